@@ -1,0 +1,38 @@
+# Two commands on a fresh clone:  make run  (the fleet on demo weights)  and  make test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PIP_FLAGS ?=
+
+.PHONY: venv run test lint demo-weights bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	# torch alone and first: a plain dependency resolve could choose the CUDA build.
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[dev,profiling]"
+	$(PY) -c "import torch; v = torch.__version__; assert v.split('+')[0] == '2.13.0', v; print('torch', v)"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(PY) -m ai.launch
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+demo-weights: venv
+	$(PY) -m ai.models make-demo --dest .data/models
+
+bench: venv
+	$(PY) -m benchmarks.enrichment_http_overhead
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

@@ -1,0 +1,115 @@
+"""Decode client images safely: size limits, bomb check before decoding, bbox crop."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from ai.contracts.images import Box
+from ai.runtime.errors import ErrorCode, ServiceError, invalid_request
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO"})
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w=.+-]+)*;base64,", re.IGNORECASE)
+
+# PIL's own bomb guard warns or raises at its global limit; ours runs first, per request.
+Image.MAX_IMAGE_PIXELS = None
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
+    min_side: int
+
+
+def decode_base64(text: str, limits: ImageLimits, field: str = "image") -> bytes:
+    """Base64 (optionally a ``data:`` URL) to bytes, refusing oversize input before decoding."""
+    if not isinstance(text, str) or not text.strip():
+        raise invalid_request(f"`{field}` is empty; send a base64-encoded image", field=field)
+    payload = _DATA_URL.sub("", text.strip(), count=1)
+    if len(payload) * 3 // 4 > limits.max_bytes:
+        raise ServiceError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"`{field}` decodes to more than MAX_IMAGE_BYTES={limits.max_bytes} bytes",
+            details={"field": field, "max_bytes": limits.max_bytes},
+        )
+    try:
+        data = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise invalid_request(f"`{field}` is not valid base64: {exc}", field=field) from exc
+    if not data:
+        raise invalid_request(f"`{field}` decodes to zero bytes", field=field)
+    return data
+
+
+def decode_image(data: bytes, limits: ImageLimits, field: str = "image") -> Image.Image:
+    """Bytes to an RGB image; checks format and pixel count from the header first."""
+    if len(data) > limits.max_bytes:
+        raise ServiceError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"`{field}` is {len(data)} bytes; MAX_IMAGE_BYTES is {limits.max_bytes}",
+            details={"field": field, "max_bytes": limits.max_bytes, "bytes": len(data)},
+        )
+    try:
+        image = Image.open(io.BytesIO(data))  # reads the header only
+    except UnidentifiedImageError as exc:
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"`{field}` is not an image in a supported format ({', '.join(sorted(SUPPORTED_FORMATS))})",
+            details={"field": field},
+        ) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise invalid_request(f"`{field}` has a corrupt image header: {exc}", field=field) from exc
+    if image.format not in SUPPORTED_FORMATS:
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"`{field}` is {image.format}; supported: {', '.join(sorted(SUPPORTED_FORMATS))}",
+            details={"field": field, "format": image.format},
+        )
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise ServiceError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"`{field}` is {width}x{height} ({width * height} pixels); MAX_IMAGE_PIXELS is {limits.max_pixels}",
+            details={"field": field, "width": width, "height": height, "max_pixels": limits.max_pixels},
+        )
+    _check_min_side(width, height, limits, field)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise invalid_request(f"`{field}` is corrupt or truncated: {exc}", field=field) from exc
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def crop_to_box(image: Image.Image, box: Box, limits: ImageLimits, field: str = "bbox") -> Image.Image:
+    """Crop to ``box`` clamped to the image; a box wholly outside is an error."""
+    width, height = image.size
+    x1, y1 = max(0, int(box.x1)), max(0, int(box.y1))
+    x2, y2 = min(width, round(box.x2)), min(height, round(box.y2))
+    if x2 <= x1 or y2 <= y1:
+        raise invalid_request(
+            f"`{field}` {list(box)} lies outside the {width}x{height} image",
+            field=field,
+            image_width=width,
+            image_height=height,
+        )
+    _check_min_side(x2 - x1, y2 - y1, limits, field)
+    return image.crop((x1, y1, x2, y2))
+
+
+def _check_min_side(width: int, height: int, limits: ImageLimits, field: str) -> None:
+    if min(width, height) < limits.min_side:
+        raise invalid_request(
+            f"`{field}` is {width}x{height}; each side must be at least MIN_IMAGE_SIDE={limits.min_side} px",
+            field=field,
+            width=width,
+            height=height,
+        )

@@ -1,0 +1,95 @@
+"""Endpoints every model service has: health, readiness, metrics, model management."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from ai.contracts.errors import ErrorEnvelope
+from ai.contracts.health import HealthResponse, PreloadRequest, ReadyResponse
+from ai.contracts.models import ManagerStatus, ModelStatus, PreloadStatus
+from ai.runtime.device import device_memory_used_gb
+from ai.runtime.model_state import ModelState
+from ai.runtime.service import ServiceRuntime, get_runtime
+
+router = APIRouter()
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorEnvelope} for code in (400, 404, 409, 413, 415, 422, 500, 503)
+}
+CANNOT_SERVE = (ModelState.ERROR, ModelState.UNAVAILABLE)
+
+
+def health_of(runtime: ServiceRuntime) -> HealthResponse:
+    records = [r for r in runtime.manager.records.values() if r.state is not ModelState.DISABLED]
+    failing = [r for r in records if r.state in CANNOT_SERVE]
+    if records and len(failing) == len(records):
+        status = "unhealthy"
+    elif failing:
+        status = "degraded"
+    else:
+        status = "healthy"
+    statuses = {r.name: runtime.manager.model_status(r) for r in runtime.manager.records.values()}
+    return HealthResponse(
+        status=status,
+        service=runtime.settings.service_name,
+        models_loaded={name: s.loaded for name, s in statuses.items()},
+        demo_weights={name: s.demo_weights for name, s in statuses.items()},
+        gpu_available=torch.cuda.is_available(),
+        gpu_memory_used_gb=round(device_memory_used_gb(runtime.device), 3),
+        uptime_seconds=round(time.monotonic() - runtime.started_at, 1),
+        device=runtime.device.torch_device,
+        ready=runtime.manager.ready,
+        problems=[f"{r.name}: {r.state.value}: {r.error}" for r in failing],
+    )
+
+
+@router.get("/health", response_model=HealthResponse, tags=["service"])
+async def health(runtime: ServiceRuntime = Depends(get_runtime)) -> HealthResponse:
+    """Liveness with detail; answers at once even while a model loads."""
+    response = health_of(runtime)
+    if runtime.health_extra is not None:
+        for key, value in runtime.health_extra().items():
+            setattr(response, key, value)
+    return response
+
+
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}}, tags=["service"])
+async def ready(runtime: ServiceRuntime = Depends(get_runtime)) -> JSONResponse:
+    """200 once the preloaded models are loaded or have failed with a recorded error."""
+    body = ReadyResponse(ready=runtime.manager.ready, preload=runtime.manager.preload_status)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
+
+
+@router.get("/metrics", tags=["service"], response_class=Response)
+async def metrics(runtime: ServiceRuntime = Depends(get_runtime)) -> Response:
+    runtime.metrics.gpu_memory_used_gb.set(device_memory_used_gb(runtime.device))
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/models/status", response_model=ManagerStatus, tags=["models"])
+async def models_status(runtime: ServiceRuntime = Depends(get_runtime)) -> ManagerStatus:
+    return runtime.manager.status()
+
+
+@router.post("/models/preload", response_model=PreloadStatus, responses=ERROR_RESPONSES, tags=["models"])
+async def models_preload(body: PreloadRequest, runtime: ServiceRuntime = Depends(get_runtime)) -> PreloadStatus:
+    """Load several models now, in priority order; failures are listed, not raised."""
+    for name in body.models:
+        runtime.manager.record(name)  # unknown names are a 404, not a silent skip
+    return await runtime.manager.preload(body.models)
+
+
+@router.post("/models/{name}/load", response_model=ModelStatus, responses=ERROR_RESPONSES, tags=["models"])
+async def models_load(name: str, runtime: ServiceRuntime = Depends(get_runtime)) -> ModelStatus:
+    record = await runtime.manager.load(name)
+    return runtime.manager.model_status(record)
+
+
+@router.post("/models/{name}/unload", response_model=ModelStatus, responses=ERROR_RESPONSES, tags=["models"])
+async def models_unload(name: str, runtime: ServiceRuntime = Depends(get_runtime)) -> ModelStatus:
+    return await runtime.manager.unload(name)
