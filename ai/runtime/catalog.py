@@ -30,9 +30,11 @@ class CatalogEntry(BaseModel):
     role: Role | None = None
     env_key: str
     triggers: list[str] = Field(default_factory=list)
-    optional: str | None = None
+    option: str = Field(description="The /enrich option that switches this model on or off")
+    default_on: bool = True
     license: str
     keep_alive_s: float | None = None
+    labels: list[str] = Field(default_factory=list, description="Class names the demo weights are written with")
 
     @property
     def priority_level(self) -> Priority:

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from ai.contracts.images import Box, ImageRequest
 from ai.runtime.envelope import validation_error
 from ai.runtime.errors import ErrorCode, ServiceError, invalid_request
-from ai.runtime.images import ImageLimits, crop_to_box, decode_base64, decode_image
+from ai.runtime.images import ImageLimits, clamp_box, decode_base64, decode_image
 
 M = TypeVar("M", bound=ImageRequest)
 
@@ -80,24 +80,26 @@ def parse_body(schema: type[BaseModel], data: dict[str, Any]) -> Any:
         raise validation_error(list(exc.errors())) from exc
 
 
-def load_image(raw: bytes | str, box: Box | None, limits: ImageLimits, field: str = "image") -> DecodedImage:
-    """Decode (base64 text or bytes) and crop; blocking, so call it off the event loop."""
+def load_image(
+    raw: bytes | str, box: Box | None, limits: ImageLimits, field: str = "image", crop: bool = True
+) -> DecodedImage:
+    """Decode (base64 text or bytes) and, if ``crop``, crop to ``box``; blocking, so call
+    it off the event loop. Without ``crop`` the box is only checked and clamped."""
     data = decode_base64(raw, limits, field) if isinstance(raw, str) else raw
     if not data:
         raise invalid_request(f"`{field}` is empty", field=field)
     image = decode_image(data, limits, field)
     if box is None:
         return DecodedImage(image, image.size, None)
-    cropped = crop_to_box(image, box, limits)
-    x1, y1 = max(0.0, box.x1), max(0.0, box.y1)
-    clamped = Box(x1, y1, min(float(image.width), box.x2), min(float(image.height), box.y2))
-    return DecodedImage(cropped, image.size, clamped)
+    clamped = clamp_box(image.size, box, limits)
+    if not crop:
+        return DecodedImage(image, image.size, clamped)
+    region = (int(clamped.x1), int(clamped.y1), int(clamped.x2), int(clamped.y2))
+    return DecodedImage(image.crop(region), image.size, clamped)
 
 
-async def read_image_request(request: Request, schema: type[M], limits: ImageLimits) -> tuple[M, DecodedImage]:
-    """Parse and validate the body, then decode (and crop) its image on a worker thread."""
-    data, files = await read_payload(request)
-    body = parse_body(schema, data)
+def image_source(body: ImageRequest, files: dict[str, bytes]) -> bytes | str:
+    """The multipart ``file`` or the base64 field; 422 when neither was sent."""
     raw: bytes | str | None = files.get("file")
     if raw is None:
         raw = body.encoded_image()
@@ -107,7 +109,20 @@ async def read_image_request(request: Request, schema: type[M], limits: ImageLim
             "no image: send base64 in `image` or `image_base64`, or a multipart `file`",
             status=422,
         )
-    decoded = await asyncio.to_thread(load_image, raw, body.bbox, limits)
+    return raw
+
+
+async def read_image_request(
+    request: Request, schema: type[M], limits: ImageLimits, crop: bool = True
+) -> tuple[M, DecodedImage]:
+    """Parse and validate the body, then decode its image on a worker thread.
+
+    With ``crop`` the model sees the bbox crop (``DecodedImage.crop`` keeps where it
+    was); without, it sees the whole image and ``DecodedImage.crop`` is the clamped box.
+    """
+    data, files = await read_payload(request)
+    body = parse_body(schema, data)
+    decoded = await asyncio.to_thread(load_image, image_source(body, files), body.bbox, limits, "image", crop)
     return body, decoded
 
 

@@ -6,8 +6,10 @@ import base64
 import binascii
 import io
 import re
+import sys
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -19,6 +21,23 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w=.+-]+)*;base64,
 
 # PIL's own bomb guard warns or raises at its global limit; ours runs first, per request.
 Image.MAX_IMAGE_PIXELS = None
+
+
+def _pillow_open() -> Any:
+    """Pillow's own ``Image.open``.
+
+    Ultralytics replaces ``PIL.Image.open`` process-wide with a wrapper that, on data
+    Pillow cannot identify, imports (and may try to install) a HEIF plugin. Client
+    bytes must never trigger that, so the decoder keeps Pillow's original.
+    """
+    opener = Image.open
+    if getattr(opener, "__module__", "") == Image.__name__:
+        return opener
+    patches = sys.modules.get("ultralytics.utils.patches")
+    return getattr(patches, "_image_open", opener)
+
+
+_PIL_OPEN = _pillow_open()
 
 
 @dataclass(frozen=True)
@@ -57,15 +76,13 @@ def decode_image(data: bytes, limits: ImageLimits, field: str = "image") -> Imag
             details={"field": field, "max_bytes": limits.max_bytes, "bytes": len(data)},
         )
     try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
-    except UnidentifiedImageError as exc:
-        raise ServiceError(
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            f"`{field}` is not an image in a supported format ({', '.join(sorted(SUPPORTED_FORMATS))})",
-            details={"field": field},
-        ) from exc
+        image = _PIL_OPEN(io.BytesIO(data))  # reads the header only
     except (OSError, ValueError, SyntaxError) as exc:
-        raise invalid_request(f"`{field}` has a corrupt image header: {exc}", field=field) from exc
+        if not isinstance(exc, UnidentifiedImageError):
+            raise invalid_request(f"`{field}` has a corrupt image header: {exc}", field=field) from exc
+        raise _unsupported(field) from exc
+    except Exception as exc:  # a plugin failing to identify the data is still "not an image"
+        raise _unsupported(field) from exc
     if image.format not in SUPPORTED_FORMATS:
         raise ServiceError(
             ErrorCode.UNSUPPORTED_MEDIA_TYPE,
@@ -89,9 +106,9 @@ def decode_image(data: bytes, limits: ImageLimits, field: str = "image") -> Imag
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def crop_to_box(image: Image.Image, box: Box, limits: ImageLimits, field: str = "bbox") -> Image.Image:
-    """Crop to ``box`` clamped to the image; a box wholly outside is an error."""
-    width, height = image.size
+def clamp_box(size: tuple[int, int], box: Box, limits: ImageLimits, field: str = "bbox") -> Box:
+    """``box`` clamped to an image of ``size`` in whole pixels; wholly outside is an error."""
+    width, height = size
     x1, y1 = max(0, int(box.x1)), max(0, int(box.y1))
     x2, y2 = min(width, round(box.x2)), min(height, round(box.y2))
     if x2 <= x1 or y2 <= y1:
@@ -102,7 +119,21 @@ def crop_to_box(image: Image.Image, box: Box, limits: ImageLimits, field: str = 
             image_height=height,
         )
     _check_min_side(x2 - x1, y2 - y1, limits, field)
-    return image.crop((x1, y1, x2, y2))
+    return Box(float(x1), float(y1), float(x2), float(y2))
+
+
+def crop_to_box(image: Image.Image, box: Box, limits: ImageLimits, field: str = "bbox") -> Image.Image:
+    """Crop to ``box`` clamped to the image."""
+    clamped = clamp_box(image.size, box, limits, field)
+    return image.crop((int(clamped.x1), int(clamped.y1), int(clamped.x2), int(clamped.y2)))
+
+
+def _unsupported(field: str) -> ServiceError:
+    return ServiceError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        f"`{field}` is not an image in a supported format ({', '.join(sorted(SUPPORTED_FORMATS))})",
+        details={"field": field},
+    )
 
 
 def _check_min_side(width: int, height: int, limits: ImageLimits, field: str) -> None:

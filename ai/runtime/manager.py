@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus, PreloadStatus
-from ai.runtime.device import DeviceInfo, MemoryMeter, is_out_of_memory, release_memory
+from ai.runtime.device import DeviceInfo, MemoryMeter, is_out_of_memory, release_memory, returnable_allocations
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.eviction import choose_victims, eviction_order
 from ai.runtime.executor import BoundedExecutor
@@ -49,6 +49,7 @@ class ModelManager:
         load_wait_s: float = 10.0,
         retry_backoff_s: float = 30.0,
         retry_after_s: float = 5.0,
+        unknown_model: Callable[[str], ServiceError | None] | None = None,
     ) -> None:
         self.budget_mb = float(budget_mb)
         self.device = device
@@ -58,6 +59,7 @@ class ModelManager:
         self.load_wait_s = load_wait_s
         self.retry_backoff_s = retry_backoff_s
         self.retry_after_s = retry_after_s
+        self._unknown_model = unknown_model
         self.records: dict[str, ModelRecord] = {}
         for spec in specs:
             state = ModelState.DISABLED if spec.disabled_reason else ModelState.UNLOADED
@@ -89,6 +91,9 @@ class ModelManager:
         try:
             return self.records[name]
         except KeyError:
+            explained = self._unknown_model(name) if self._unknown_model else None
+            if explained is not None:
+                raise explained from None
             raise ServiceError(
                 ErrorCode.MODEL_NOT_FOUND,
                 f"unknown model {name!r}",
@@ -405,10 +410,13 @@ class ModelManager:
     def _measured_load(self, spec: ModelSpec) -> tuple[Any, float]:
         """Load on the loader thread; garbage is collected first so that memory freed
         by unrelated objects during the load does not shrink the measured delta."""
+        if spec.prepare is not None:
+            spec.prepare()
         release_memory(self.device)
-        before = self.meter.read_mb()
-        handle = spec.load()
-        return handle, max(0.0, self.meter.read_mb() - before)
+        with returnable_allocations(self.device):
+            before = self.meter.read_mb()
+            handle = spec.load()
+            return handle, max(0.0, self.meter.read_mb() - before)
 
     # ----- memory ------------------------------------------------------------------
 

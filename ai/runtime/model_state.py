@@ -40,7 +40,9 @@ def _drop(_handle: Any) -> None:
 class ModelSpec:
     """How to load one model and how much it matters.
 
-    ``load`` and ``unload`` are blocking and run on the manager's loader thread.
+    ``load`` and ``unload`` are blocking and run on the manager's loader thread;
+    ``prepare`` (imports) runs there first, outside the memory measurement, so a
+    library's one-off import is not charged to the first model that uses it.
     ``availability`` returns None when weights can be found, else the message an
     operator needs (which command fetches them); it is asked again before each load,
     so weights pulled while the service runs are picked up.
@@ -51,6 +53,7 @@ class ModelSpec:
     estimated_mb: float
     load: Callable[[], Any]
     unload: Callable[[Any], None] = _drop
+    prepare: Callable[[], None] | None = None
     keep_alive_s: float = 300.0
     availability: Callable[[], str | None] | None = None
     disabled_reason: str | None = None

@@ -15,12 +15,10 @@ from pathlib import Path
 _applied: dict[str, bool] = {}
 
 
-def apply_offline_env(cache_dir: Path, offline: bool = True, hf_home: Path | None = None) -> None:
+def apply_offline_env(cache_dir: Path, offline: bool = True) -> None:
     """Set the environment the model libraries read at import (idempotent)."""
     if _applied.get("done"):
         return
-    if hf_home is not None:
-        os.environ.setdefault("HF_HOME", str(hf_home))
     if offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -55,9 +53,17 @@ def _font_candidates() -> list[Path]:
     return found
 
 
-def prepare_model_libraries(cache_dir: Path, offline: bool = True, hf_home: Path | None = None) -> None:
-    """Offline settings plus the torchvision shim: call before importing model libraries."""
+def prepare_model_libraries(cache_dir: Path | None = None, offline: bool | None = None) -> None:
+    """Offline settings plus the torchvision shim: call before importing model libraries.
+
+    Without arguments the settings come from the environment (``CACHE_DIR``, ``AI_OFFLINE``).
+    """
+    from ai.runtime.settings import RuntimeSettings
     from ai.runtime.torchvision_compat import ensure_torchvision
 
-    apply_offline_env(cache_dir, offline, hf_home)
+    if cache_dir is None or offline is None:
+        settings = RuntimeSettings()
+        cache_dir = cache_dir or settings.cache_dir
+        offline = settings.offline if offline is None else offline
+    apply_offline_env(cache_dir, offline)
     ensure_torchvision()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,12 +66,16 @@ def _hf_snapshot(repo_id: str, hf_home: Path | None) -> Path | None:
         return None
 
 
-def resolve_weights(entry: CatalogEntry, models_path: Path, hf_home: Path | None = None) -> Resolution:
-    """Find ``entry``'s weights without touching the network."""
+def resolve_weights(
+    entry: CatalogEntry, models_path: Path, hf_home: Path | None = None, override: Path | None = None
+) -> Resolution:
+    """Find ``entry``'s weights without touching the network.
+
+    ``override`` is the model's path variable (``<KEY>_MODEL_PATH``) when set.
+    """
     family = get_family(entry.family)
     if family is None:
         return Resolution(None, "missing", False, f"adapter family {entry.family!r} is not part of this build")
-    override = os.environ.get(entry.path_variable)
     if override:
         found = _find(family, Path(override))
         if found is None:

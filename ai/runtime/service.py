@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from ai.runtime.context import note_model
-from ai.runtime.device import DeviceInfo, MemoryMeter, pin_malloc_mmap_threshold, select_device
+from ai.runtime.device import DeviceInfo, MemoryMeter, select_device
+from ai.runtime.errors import ServiceError
 from ai.runtime.executor import BoundedExecutor
 from ai.runtime.images import ImageLimits
 from ai.runtime.manager import ModelManager
@@ -42,10 +43,9 @@ def build_runtime(
     specs: Iterable[ModelSpec],
     metrics_prefix: str,
     device: DeviceInfo | None = None,
+    unknown_model: Callable[[str], ServiceError | None] | None = None,
 ) -> ServiceRuntime:
     device = device or select_device(settings.device)
-    if not device.is_cuda:
-        pin_malloc_mmap_threshold()
     metrics = ServiceMetrics(metrics_prefix)
     executor = BoundedExecutor(
         settings.inference_workers, settings.max_queued_requests, "inference", retry_after_s=settings.retry_after_s
@@ -60,6 +60,7 @@ def build_runtime(
         load_wait_s=settings.load_wait_s,
         retry_backoff_s=settings.load_retry_backoff_s,
         retry_after_s=settings.retry_after_s,
+        unknown_model=unknown_model,
     )
     limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels, settings.min_image_side)
     return ServiceRuntime(settings, device, metrics, manager, limits)

@@ -68,6 +68,9 @@ class RuntimeSettings(BaseSettings):
     inference_workers: int = Field(2, validation_alias="INFERENCE_WORKERS", ge=1)
     max_queued_requests: int = Field(64, validation_alias="MAX_QUEUED_REQUESTS", ge=1)
 
+    pyroscope_enabled: bool = Field(False, validation_alias="PYROSCOPE_ENABLED")
+    pyroscope_url: str = Field("http://pyroscope:4040", validation_alias="PYROSCOPE_URL")
+
     max_request_bytes: int = Field(50 * 1024 * 1024, validation_alias="MAX_REQUEST_BYTES", ge=1024)
     max_image_bytes: int = Field(20 * 1024 * 1024, validation_alias="MAX_IMAGE_BYTES", ge=1024)
     max_image_pixels: int = Field(40_000_000, validation_alias="MAX_IMAGE_PIXELS", ge=64)

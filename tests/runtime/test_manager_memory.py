@@ -7,13 +7,10 @@ import random
 
 import pytest
 
-from ai.runtime.device import pin_malloc_mmap_threshold
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.model_state import ModelState, Priority
 from tests.runtime.manager_factory import make_manager
 from tests.support.torch_models import LoadLog, blob_spec, run_blob
-
-pin_malloc_mmap_threshold()
 
 
 async def test_budget_never_exceeded_under_50_concurrent_requests_over_more_models_than_fit() -> None:

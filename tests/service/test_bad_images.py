@@ -119,3 +119,13 @@ def test_multipart_file_with_bbox_field(client: httpx.Client) -> None:
     )
     assert response.status_code == 200, response.text
     assert (response.json()["width"], response.json()["height"]) == (40, 30)
+
+
+def test_a_library_patching_pil_open_cannot_turn_bad_input_into_a_500(client: httpx.Client) -> None:
+    """Ultralytics replaces PIL.Image.open process-wide; bad bytes must still be a 415."""
+    from ai.runtime.families.ultralytics_base import import_yolo
+
+    import_yolo()  # applies Ultralytics' patch in this process (the server runs in it)
+    response = client.post("/infer/m", json={"image": b64(b"plain text, no image here\n" * 8)})
+    assert response.status_code == 415, response.text
+    assert response.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"

@@ -12,8 +12,9 @@ import importlib
 import pkgutil
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from ai.runtime.backends import AdapterOptions
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.device import DeviceInfo
 
@@ -27,7 +28,7 @@ class ModelAdapter(ABC):
     family: ClassVar[str]
     backend: str = "pytorch"
 
-    def __init__(self, entry: CatalogEntry, weights: Path, device: DeviceInfo, options: dict[str, Any]) -> None:
+    def __init__(self, entry: CatalogEntry, weights: Path, device: DeviceInfo, options: AdapterOptions) -> None:
         self.entry = entry
         self.weights = weights
         self.device = device
@@ -42,6 +43,11 @@ class ModelAdapter(ABC):
     @abstractmethod
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
         """Write tiny randomly initialised weights in the family's real format."""
+
+    @classmethod
+    @abstractmethod
+    def prepare(cls, device: DeviceInfo) -> None:
+        """Import the libraries this family needs (kept out of memory measurement)."""
 
     @abstractmethod
     def load(self) -> None:

@@ -1,0 +1,117 @@
+"""Family ``hf_image_classifier``: transformers image classifiers (ResNet, ViT, ...)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from ai.runtime.catalog import CatalogEntry
+from ai.runtime.device import DeviceInfo
+from ai.runtime.families import ModelAdapter, register_family
+from ai.runtime.families.outputs import Classification
+from ai.runtime.offline import prepare_model_libraries
+
+logger = logging.getLogger(__name__)
+
+
+def import_transformers() -> Any:
+    prepare_model_libraries()
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    return transformers
+
+
+def imagenet_labels() -> list[str]:
+    """The ImageNet-1k class names, as torchvision ships them (no download)."""
+    prepare_model_libraries()
+    from torchvision.models import ResNet18_Weights
+
+    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def demo_labels(entry: CatalogEntry) -> list[str]:
+    if entry.labels == ["imagenet-1k"]:
+        return imagenet_labels()
+    return entry.labels or ["class_0", "class_1"]
+
+
+def hf_folder(folder: Path) -> Path | None:
+    """A transformers checkpoint folder: config.json plus weights."""
+    if (folder / "config.json").exists() and (
+        any(folder.glob("*.safetensors")) or any(folder.glob("pytorch_model*.bin"))
+    ):
+        return folder
+    return None
+
+
+@register_family
+class HFImageClassifier(ModelAdapter):
+    family = "hf_image_classifier"
+
+    @classmethod
+    def find_weights(cls, folder: Path) -> Path | None:
+        return hf_folder(folder)
+
+    @classmethod
+    def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
+        tf = import_transformers()
+        labels = demo_labels(entry)
+        id2label = dict(enumerate(labels))
+        label2id = {label: i for i, label in id2label.items()}
+        if entry.labels == ["imagenet-1k"]:  # the ResNet layout of microsoft/resnet-18
+            config = tf.ResNetConfig(
+                embedding_size=16,
+                hidden_sizes=[16, 32],
+                depths=[1, 1],
+                layer_type="basic",
+                id2label=id2label,
+                label2id=label2id,
+            )
+            model = tf.ResNetForImageClassification(config)
+            processor = tf.ConvNextImageProcessor(size={"shortest_edge": 224}, crop_pct=0.875)
+        else:  # the ViT layout of the ViT classifiers in the catalog
+            config = tf.ViTConfig(
+                image_size=64,
+                patch_size=16,
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=64,
+                id2label=id2label,
+                label2id=label2id,
+            )
+            model = tf.ViTForImageClassification(config)
+            processor = tf.ViTImageProcessor(size={"height": 64, "width": 64})
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
+
+    @classmethod
+    def prepare(cls, device: DeviceInfo) -> None:
+        import_transformers().AutoModelForImageClassification  # noqa: B018  (resolves the lazy module)
+
+    def load(self) -> None:
+        tf = import_transformers()
+        self.processor = tf.AutoImageProcessor.from_pretrained(self.weights, local_files_only=True)
+        model = tf.AutoModelForImageClassification.from_pretrained(self.weights, local_files_only=True)
+        self.model = model.eval().to(self.device.torch_device)
+        self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+
+    def probabilities(self, images: list[Image.Image]) -> torch.Tensor:
+        """Probability rows in label order, one per image."""
+        inputs = self.processor(images=images, return_tensors="pt").to(self.device.torch_device)
+        with torch.inference_mode():
+            return self.model(**inputs).logits.float().softmax(dim=-1).cpu()
+
+    def classify(self, images: list[Image.Image], top_k: int | None = None) -> list[Classification]:
+        """Class probabilities per image, best first (all classes unless ``top_k``)."""
+        results = []
+        for row in self.probabilities(images):
+            order = torch.argsort(row, descending=True)[:top_k]
+            results.append(Classification([self.labels[i] for i in order], [float(row[i]) for i in order]))
+        return results

@@ -1,0 +1,88 @@
+"""Family ``torchreid``: person re-identification backbones (OSNet) from torchreid.
+
+Input is a person crop resized to 256x128; output an L2-normalised feature vector
+(512-d for OSNet x0.25). Weights are a torchreid state dict (``.pth``); classifier
+layers that do not match are skipped, as torchreid itself does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ai.runtime.catalog import CatalogEntry
+from ai.runtime.device import DeviceInfo
+from ai.runtime.families import ModelAdapter, register_family
+from ai.runtime.offline import prepare_model_libraries
+
+logger = logging.getLogger(__name__)
+
+INPUT_HEIGHT, INPUT_WIDTH = 256, 128
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def _models() -> Any:
+    prepare_model_libraries()
+    # torchreid prints and warns on import about its optional Cython evaluation code
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torchreid.reid import models
+    return models
+
+
+def preprocess(images: list[Image.Image]) -> torch.Tensor:
+    batch = []
+    for image in images:
+        resized = image.convert("RGB").resize((INPUT_WIDTH, INPUT_HEIGHT), Image.Resampling.BILINEAR)
+        array = (np.asarray(resized, dtype=np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+        batch.append(torch.from_numpy(array.transpose(2, 0, 1)))
+    return torch.stack(batch)
+
+
+@register_family
+class TorchreidAdapter(ModelAdapter):
+    family = "torchreid"
+
+    @classmethod
+    def find_weights(cls, folder: Path) -> Path | None:
+        for pattern in ("*.pth", "*.pth.tar", "*.pt"):
+            found = sorted(folder.glob(pattern))
+            if found:
+                return found[0]
+        return None
+
+    @classmethod
+    def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
+        model = _models().build_model(entry.source_ref, num_classes=1000, pretrained=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), folder / f"{entry.source_ref}.pth")
+
+    @classmethod
+    def prepare(cls, device: DeviceInfo) -> None:
+        _models()
+
+    def load(self) -> None:
+        models = _models()
+        from torchreid.reid.utils import load_pretrained_weights
+
+        model = models.build_model(self.entry.source_ref, num_classes=1, pretrained=False)
+        with contextlib.redirect_stdout(io.StringIO()):
+            load_pretrained_weights(model, str(self.weights))
+        self.model = model.eval().to(self.device.torch_device)
+
+    def embed(self, images: list[Image.Image]) -> np.ndarray:
+        """One L2-normalised feature row per image."""
+        batch = preprocess(images).to(self.device.torch_device)
+        with torch.inference_mode():
+            features = self.model(batch)
+        features = torch.nn.functional.normalize(features.float(), dim=1)
+        return features.cpu().numpy()

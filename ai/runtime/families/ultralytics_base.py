@@ -1,0 +1,221 @@
+"""Shared loading and running for Ultralytics YOLO checkpoints (detect and pose).
+
+The ``.pt`` file is the source of truth; on CPU it is exported once to ONNX (the
+fast CPU backend), on CUDA with TensorRT to an FP16 engine, both cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ai.contracts.images import Box
+from ai.runtime.backends import cached_export, choose_backend, has_module
+from ai.runtime.catalog import CatalogEntry
+from ai.runtime.device import DeviceInfo
+from ai.runtime.families import ModelAdapter
+from ai.runtime.families.outputs import Detection
+from ai.runtime.offline import prepare_model_libraries
+
+logger = logging.getLogger(__name__)
+
+WEIGHT_PATTERNS = ("*.pt", "weights/best.pt", "*/*.pt", "*.onnx", "*.engine")
+
+
+def import_yolo() -> Any:
+    """Ultralytics' YOLO class, imported offline and with torchvision working."""
+    prepare_model_libraries()
+    from ultralytics import YOLO
+
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)  # exports are chatty; we log the outcome
+    return YOLO
+
+
+class UltralyticsAdapter(ModelAdapter):
+    task: ClassVar[str]
+    demo_config: ClassVar[str]
+    imgsz: int = 640
+
+    @classmethod
+    def find_weights(cls, folder: Path) -> Path | None:
+        for pattern in WEIGHT_PATTERNS:
+            found = sorted(folder.glob(pattern))
+            if found:
+                return found[0]
+        return None
+
+    @classmethod
+    def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
+        yolo_cls = import_yolo()
+        model = yolo_cls(cls.demo_config)
+        if entry.labels:
+            from ultralytics.nn.tasks import DetectionModel
+
+            model.model = DetectionModel(cls.demo_config, nc=len(entry.labels), verbose=False)
+            model.model.names = dict(enumerate(entry.labels))
+        _calibrate_demo_head(model.model)
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save(str(folder / f"{entry.name}.pt"))
+
+    @classmethod
+    def prepare(cls, device: DeviceInfo) -> None:
+        import_yolo()
+        if not device.is_cuda and has_module("onnxruntime"):
+            import onnxruntime  # noqa: F401
+
+    def load(self) -> None:
+        yolo_cls = import_yolo()
+        exportable = self.weights.suffix == ".pt"
+        backend, reason = choose_backend(
+            self.options.backend, self.device, self.options.use_tensorrt, exportable=exportable
+        )
+        path = self.weights
+        if backend == "onnxruntime":
+            path = self._export_onnx()
+        elif backend == "tensorrt":
+            path = self._export_tensorrt()
+        if self.weights.suffix in {".onnx", ".engine"}:
+            backend = "onnxruntime" if self.weights.suffix == ".onnx" else "tensorrt"
+        self.backend = backend
+        self.backend_reason = reason
+        self.model = yolo_cls(str(path), task=self.task)
+        if backend == "pytorch":
+            self.model.to(self.device.torch_device)
+        self._lock = threading.Lock()
+        logger.info("%s runs on %s (%s)", self.entry.name, backend, reason)
+
+    def _export_onnx(self) -> Path:
+        yolo_cls = import_yolo()
+
+        def export(copy: Path) -> Path:
+            return Path(yolo_cls(str(copy)).export(format="onnx", imgsz=self.imgsz, simplify=True, verbose=False))
+
+        return cached_export(self.weights, self.options.cache_dir / "onnx", [f"{self.imgsz}"], ".onnx", export)
+
+    def _export_tensorrt(self) -> Path:
+        yolo_cls = import_yolo()
+        import tensorrt
+
+        gpu = torch.cuda.get_device_name(self.device.index).replace(" ", "_")
+        key = [f"{self.imgsz}", "fp16", gpu, f"trt{tensorrt.__version__}"]
+
+        def export(copy: Path) -> Path:
+            exported = yolo_cls(str(copy)).export(
+                format="engine", imgsz=self.imgsz, half=True, device=self.device.index, verbose=False
+            )
+            return Path(exported)
+
+        return cached_export(self.weights, self.options.tensorrt_cache_dir, key, ".engine", export)
+
+    def predict(
+        self, images: list[Image.Image], conf: float, iou: float = 0.7, max_det: int = 300
+    ) -> list[list[Detection]]:
+        """Detections per image, in the image's pixel coordinates, best first."""
+        device = (
+            self.device.torch_device
+            if self.backend == "pytorch"
+            else (self.device.index if self.backend == "tensorrt" else "cpu")
+        )
+        with self._lock:  # Ultralytics predictors keep per-call state: one call at a time
+            results = self.model.predict(
+                images, conf=conf, iou=iou, max_det=max_det, imgsz=self.imgsz, device=device, verbose=False
+            )
+        return [self._parse(result) for result in results]
+
+    @staticmethod
+    def _parse(result: Any) -> list[Detection]:
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            return []
+        xyxy = boxes.xyxy.detach().cpu().float().tolist()
+        confs = boxes.conf.detach().cpu().float().tolist()
+        classes = boxes.cls.detach().cpu().int().tolist()
+        points = result.keypoints.data.detach().cpu().float().tolist() if result.keypoints is not None else None
+        detections = []
+        for i, (corners, confidence, class_id) in enumerate(zip(xyxy, confs, classes, strict=True)):
+            if corners[2] - corners[0] <= 0 or corners[3] - corners[1] <= 0:
+                continue  # a box wholly outside the image, clamped to nothing
+            keypoints = [tuple(p) if len(p) == 3 else (p[0], p[1], 1.0) for p in points[i]] if points else []
+            detections.append(
+                Detection(
+                    label=str(result.names[class_id]),
+                    class_id=class_id,
+                    confidence=confidence,
+                    box=Box(*corners),
+                    keypoints=keypoints,
+                )
+            )
+        return sorted(detections, key=lambda d: -d.confidence)
+
+
+CALIBRATION_QUANTILE = 0.998  # anchors above this fire at ~0.3 on the calibration photo
+CALIBRATION_SCORES = (0.3, 0.8)  # score at that quantile, and at the best anchor
+
+
+def _final_layers(model: torch.nn.Module, branch: str) -> list[torch.nn.Conv2d]:
+    """Last convolutions of the head's ``cls_head`` or ``box_head`` branches."""
+    head = model.model[-1]
+    legacy = {"cls_head": "cv3", "box_head": "cv2"}[branch]
+    groups = [getattr(head, "one2many", None), getattr(head, "one2one", None)]
+    heads = [g[branch] for g in groups if isinstance(g, dict) and g.get(branch) is not None]
+    return [layer[-1] for branch_head in (heads or [getattr(head, legacy)]) for layer in branch_head]
+
+
+def _calibration_image() -> torch.Tensor:
+    import ultralytics
+
+    photo = Path(ultralytics.__file__).parent / "assets" / "bus.jpg"
+    image = Image.open(photo).convert("RGB") if photo.exists() else Image.linear_gradient("L").convert("RGB")
+    array = np.asarray(image.resize((640, 640)), dtype=np.float32) / 255.0
+    return torch.from_numpy(array.transpose(2, 0, 1))[None]
+
+
+def _calibrate_demo_head(model: torch.nn.Module) -> None:
+    """Demo weights only: make a random YOLO behave like a trained one on a photo.
+
+    PyTorch's default init makes activations vanish through ~20 layers, so every anchor
+    scores the same and every one reaches NMS (seconds of work, no real boxes). With
+    variance-preserving convolutions the features depend on the image; the box layer
+    is reset to near-uniform distance bins (boxes a few strides wide); the class layer
+    is then scaled so that on a real photo only the top ~0.2% of anchors fire (~0.3)
+    and the best reaches ~0.8: a handful of detections, as from real weights.
+    """
+    torch.manual_seed(0)
+    for module in model.modules():
+        # Frozen convolutions are fixed maths, not weights (the DFL decoder's bin indices).
+        if isinstance(module, torch.nn.Conv2d) and module.weight.requires_grad:
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, torch.nn.BatchNorm2d):
+            torch.nn.init.ones_(module.weight)
+            torch.nn.init.zeros_(module.bias)
+    with torch.no_grad():
+        # Near-uniform distance bins: boxes of a few strides around each anchor, never empty.
+        for final in _final_layers(model, "box_head"):
+            final.weight.normal_(0.0, 0.01)
+            final.bias.fill_(1.0)
+    finals = _final_layers(model, "cls_head")
+    with torch.no_grad():  # Ultralytics gives each stride its own training prior; measure without it
+        for final in finals:
+            final.bias.zero_()
+    logits: list[torch.Tensor] = []
+    hooks = [f.register_forward_hook(lambda _m, _i, out: logits.append(out.detach().flatten())) for f in finals]
+    model.eval()
+    with torch.no_grad():
+        model(_calibration_image())
+    for hook in hooks:
+        hook.remove()
+    values = torch.cat(logits)
+    quantile, best = torch.quantile(values, CALIBRATION_QUANTILE).item(), values.max().item()
+    low, high = (math.log(p / (1.0 - p)) for p in CALIBRATION_SCORES)
+    scale = (high - low) / max(best - quantile, 1e-9)
+    with torch.no_grad():
+        for final in finals:
+            final.weight.mul_(scale)
+            final.bias.fill_(low - scale * quantile)
