@@ -1,0 +1,239 @@
+"""``/enrich``: run every hosted model that one detection triggers, concurrently; a
+model that fails is reported in ``errors`` and the others still answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import Request
+from PIL import Image
+
+from ai.contracts.enrichment import DemographicsResult, EnrichOptions, EnrichRequest, EnrichResponse, ModelError
+from ai.contracts.images import Box
+from ai.enrichment.demographics import classify_age, classify_gender, find_face, head_region
+from ai.enrichment.depth import object_distance
+from ai.enrichment.pet import classify_pet
+from ai.enrichment.pose import analyze_pose
+from ai.enrichment.reid import embed_person
+from ai.enrichment.scene import classify_violence, classify_weather
+from ai.enrichment.service import EnrichmentService
+from ai.enrichment.threat import detect_threats, summarize_threats
+from ai.enrichment.vehicle import classify_vehicle
+from ai.runtime.catalog import CatalogEntry
+from ai.runtime.errors import ErrorCode, ServiceError
+from ai.runtime.image_request import image_source, load_image, parse_body, read_payload
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CATEGORY_OF_LABEL = {
+    "person": "person",
+    **dict.fromkeys(("car", "truck", "bus", "motorcycle", "bicycle", "van"), "vehicle"),
+    **dict.fromkeys(("cat", "dog", "bird", "horse", "sheep", "cow", "bear"), "animal"),
+}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detection as the models see it: the crop, where it sits, the whole frame."""
+
+    frame: Image.Image
+    crop: Image.Image
+    box: Box
+    options: EnrichOptions
+
+
+@dataclass
+class Outcome:
+    """What the enrichments of one detection produced, model by model."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, ModelError] = field(default_factory=dict)
+
+
+async def call(service: EnrichmentService, out: Outcome, model: str, fn: Callable[..., T], *args: Any) -> T | None:
+    """Run one model; a failure is recorded against the model, not raised."""
+    try:
+        result, ms = await service.run(model, fn, *args)
+    except ServiceError as exc:
+        out.errors[model] = ModelError(code=exc.code.value, message=exc.message)
+        return None
+    except Exception as exc:
+        logger.error("enrichment %s failed", model, exc_info=exc)
+        out.errors[model] = ModelError(
+            code=ErrorCode.INFERENCE_FAILED.value, message=f"{model} failed: {type(exc).__name__}: {exc}"
+        )
+        return None
+    out.used[model] = ms
+    return result
+
+
+def trigger_labels(detection_type: str) -> set[str]:
+    """``"car"`` -> ``{"car", "vehicle"}``: a label and its category both trigger."""
+    label = detection_type.strip().lower()
+    return {label, CATEGORY_OF_LABEL.get(label, label)}
+
+
+def wanted(entry: CatalogEntry, labels: set[str], options: EnrichOptions) -> bool:
+    switch = getattr(options, entry.option, None)
+    if switch is None and options.model_extra:
+        switch = options.model_extra.get(entry.option)
+    if switch is False:
+        return False
+    if "*" not in entry.triggers and not labels & set(entry.triggers):
+        return False
+    return bool(switch) or entry.default_on
+
+
+async def _pose(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    s = service.settings
+    result = await call(
+        service,
+        out,
+        "pose_estimator",
+        analyze_pose,
+        d.crop,
+        (d.box.x1, d.box.y1),
+        s.pose_confidence,
+        s.keypoint_confidence,
+    )
+    if result is not None:
+        out.fields["pose"] = result
+
+
+async def _threat(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    items = await call(
+        service,
+        out,
+        "threat_detector",
+        detect_threats,
+        d.crop,
+        (d.box.x1, d.box.y1),
+        service.settings.threat_confidence,
+    )
+    if items is not None:
+        out.fields["threat"] = summarize_threats(items)
+
+
+async def _reid(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    embedding = await call(service, out, "person_reid", embed_person, d.crop)
+    if embedding is not None:
+        out.fields["reid_embedding"] = embedding
+
+
+async def _pet(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    result = await call(service, out, "pet_classifier", classify_pet, d.crop)
+    if result is not None:
+        out.fields["pet"] = result
+
+
+async def _depth(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    result = await call(
+        service,
+        out,
+        "depth_estimator",
+        object_distance,
+        d.frame,
+        d.box,
+        "median",
+        service.settings.depth_max_distance_m,
+    )
+    if result is not None:
+        out.fields["depth"] = result
+
+
+async def _vehicle(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    result = await call(service, out, "vehicle_classifier", classify_vehicle, d.crop)
+    if result is not None:
+        out.fields["vehicle"] = result
+
+
+async def _demographics(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    """Face first (when a face detector is hosted here), then age and gender on it."""
+    s = service.settings
+    if "face_detector" in service.hosted:
+        face = await call(service, out, "face_detector", find_face, d.crop, s.face_confidence)
+        if face is None:
+            return  # no visible face (or the detector failed, recorded): no demographics
+    else:
+        face = head_region(d.crop)
+    jobs: list[Awaitable[Any]] = []
+    if "age_classifier" in service.hosted:
+        jobs.append(call(service, out, "age_classifier", classify_age, face))
+    if "gender_classifier" in service.hosted:
+        jobs.append(call(service, out, "gender_classifier", classify_gender, face, s.gender_confidence))
+    results = await asyncio.gather(*jobs)
+    age = next((r for r in results if r is not None and hasattr(r, "age_range")), None)
+    gender = next((r for r in results if r is not None and hasattr(r, "gender")), None)
+    if age is not None or gender is not None:
+        out.fields["demographics"] = DemographicsResult(age=age, gender=gender)
+
+
+async def _violence(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    result = await call(service, out, "violence_detector", classify_violence, d.crop)
+    if result is not None:
+        out.fields["violence"] = result
+
+
+async def _weather(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+    result = await call(service, out, "weather_classifier", classify_weather, d.frame)
+    if result is not None:
+        out.fields["weather"] = result
+
+
+Enricher = Callable[[EnrichmentService, Detection, Outcome], Awaitable[None]]
+
+# Each enrichment, the models whose presence and options decide that it runs, and how.
+ENRICHMENTS: tuple[tuple[str, tuple[str, ...], Enricher], ...] = (
+    ("threat", ("threat_detector",), _threat),
+    ("pose", ("pose_estimator",), _pose),
+    ("reid_embedding", ("person_reid",), _reid),
+    ("pet", ("pet_classifier",), _pet),
+    ("depth", ("depth_estimator",), _depth),
+    ("vehicle", ("vehicle_classifier",), _vehicle),
+    ("demographics", ("age_classifier", "gender_classifier"), _demographics),
+    ("violence", ("violence_detector",), _violence),
+    ("weather", ("weather_classifier",), _weather),
+)
+
+
+def plan(service: EnrichmentService, body: EnrichRequest) -> list[Enricher]:
+    """The enrichments this detection triggers among the models hosted here."""
+    labels = trigger_labels(body.detection_type)
+    chosen = []
+    for _field, models, enricher in ENRICHMENTS:
+        entries = [service.hosted[m] for m in models if m in service.hosted]
+        if any(wanted(entry, labels, body.options) for entry in entries):
+            chosen.append(enricher)
+    return chosen
+
+
+async def enrich(request: Request, service: EnrichmentService) -> EnrichResponse:
+    started = time.perf_counter()
+    data, files = await read_payload(request)
+    body = parse_body(EnrichRequest, data)
+    decoded = await asyncio.to_thread(
+        load_image, image_source(body, files), body.bbox, service.runtime.limits, "image", False
+    )
+    frame = decoded.image
+    box = decoded.crop or Box(0.0, 0.0, float(frame.width), float(frame.height))
+    crop = frame.crop((int(box.x1), int(box.y1), int(box.x2), int(box.y2))) if decoded.crop else frame
+    detection = Detection(frame=frame, crop=crop, box=box, options=body.options)
+
+    out = Outcome()
+    await asyncio.gather(*(enricher(service, detection, out) for enricher in plan(service, body)))
+    return EnrichResponse(
+        detection_id=body.detection_id,
+        detection_type=body.detection_type,
+        **out.fields,
+        models_used=[name for name in service.hosted if name in out.used],
+        errors=out.errors,
+        model_times_ms=out.used,
+        inference_time_ms=round((time.perf_counter() - started) * 1000.0, 2),
+    )
