@@ -1,0 +1,245 @@
+"""``python -m ai.launch``: run the fleet as local processes (no Docker needed).
+
+Reads ``.env`` when present, writes demo weights for models that have no weights
+(real weights are never touched), starts each service with its own port and role,
+waits until each answers ``/health``, prints where everything is, and stops them
+all on Ctrl+C. ``--check`` sends one request through the fleet and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT / ".data"
+HEALTH_TIMEOUT_S = 180.0
+
+
+@dataclass
+class Service:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a .env file (comments, blanks and ``export`` ignored)."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.split(" #", 1)[0].strip().strip("'\"")
+        values[key.strip()] = value
+    return values
+
+
+def gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        return 0
+
+
+def plan_services(env: Mapping[str, str]) -> list[Service]:
+    """The fleet's processes with their ports and devices (launcher variables in .env.example)."""
+    gpus = gpu_count()
+    light_device = env.get("ENRICHMENT_LIGHT_DEVICE") or ("cuda:1" if gpus >= 2 else "auto")
+    heavy_device = env.get("ENRICHMENT_HEAVY_DEVICE") or "auto"
+    light_port = int(env.get("ENRICHMENT_LIGHT_PORT", "8096"))
+    heavy_port = int(env.get("ENRICHMENT_HEAVY_PORT", "8094"))
+    return [
+        Service(
+            "enrichment-light",
+            "ai.enrichment",
+            light_port,
+            {"ENRICHMENT_ROLE": "light", "PORT": str(light_port), "DEVICE": light_device},
+        ),
+        Service(
+            "enrichment-heavy",
+            "ai.enrichment",
+            heavy_port,
+            {"ENRICHMENT_ROLE": "heavy", "PORT": str(heavy_port), "DEVICE": heavy_device},
+        ),
+    ]
+
+
+def ensure_demo_weights(models_path: Path) -> None:
+    """Demo weights for every model this build can run that has no weights yet."""
+    from ai.models.demo import DemoError, write_demo_weights
+    from ai.runtime.catalog import load_catalog
+    from ai.runtime.families import get_family
+    from ai.runtime.resolve import resolve_weights
+
+    missing = [
+        entry
+        for entry in load_catalog().values()
+        if get_family(entry.family) is not None and not resolve_weights(entry, models_path).available
+    ]
+    for i, entry in enumerate(missing, 1):
+        print(f"[launch] demo weights {i}/{len(missing)}: {entry.name}", flush=True)
+        try:
+            write_demo_weights(entry, models_path)
+        except DemoError as exc:
+            print(f"[launch] skipped {entry.name}: {exc}", flush=True)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _pump(service: Service) -> None:
+    assert service.process is not None and service.process.stdout is not None
+    for line in service.process.stdout:
+        print(f"[{service.name}] {line.rstrip()}", flush=True)
+
+
+def start(service: Service, base_env: Mapping[str, str]) -> None:
+    env = {**base_env, **service.env, "PYTHONUNBUFFERED": "1"}
+    service.process = subprocess.Popen(
+        [sys.executable, "-m", service.module],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    threading.Thread(target=_pump, args=(service,), daemon=True).start()
+
+
+def wait_healthy(services: list[Service]) -> dict[str, dict[str, object]]:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    health: dict[str, dict[str, object]] = {}
+    while len(health) < len(services):
+        for service in services:
+            if service.name in health:
+                continue
+            if service.process is not None and service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} exited with code {service.process.returncode}; see its log above")
+            with contextlib.suppress(httpx.HTTPError):
+                health[service.name] = httpx.get(f"{service.url}/health", timeout=2).json()
+        if time.monotonic() > deadline:
+            waiting = [s.name for s in services if s.name not in health]
+            raise RuntimeError(f"no /health from {', '.join(waiting)} after {HEALTH_TIMEOUT_S:.0f}s")
+        time.sleep(0.3)
+    return health
+
+
+def stop(services: list[Service]) -> None:
+    for service in services:
+        if service.process is not None and service.process.poll() is None:
+            service.process.terminate()
+    for service in services:
+        if service.process is not None:
+            try:
+                service.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+
+
+def summary(services: list[Service], health: dict[str, dict[str, object]]) -> str:
+    lines = ["", "fleet is up:"]
+    for service in services:
+        info = health[service.name]
+        demo = [name for name, flag in dict(info.get("demo_weights", {})).items() if flag]  # type: ignore[arg-type]
+        note = f"  (demo weights: {', '.join(demo)})" if demo else ""
+        lines.append(f"  {service.name:<18} {service.url}  {info.get('status')}  docs {service.url}/docs{note}")
+    light = next(s for s in services if s.name == "enrichment-light")
+    lines += [
+        "",
+        "try it:",
+        f"  curl -s {light.url}/enrich -H 'content-type: application/json' \\",
+        f'    -d "{{\\"image\\": \\"$(base64 -w0 {ROOT / "docs" / "sample.jpg"})\\", '
+        '\\"detection_type\\": \\"person\\"}"',
+        "Ctrl+C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def check(services: list[Service]) -> None:
+    """One real request through the fleet (used by CI to prove `make run` works)."""
+    light = next(s for s in services if s.name == "enrichment-light")
+    image = base64.b64encode((ROOT / "docs" / "sample.jpg").read_bytes()).decode()
+    response = httpx.post(f"{light.url}/enrich", json={"image": image, "detection_type": "person"}, timeout=300)
+    response.raise_for_status()
+    body = response.json()
+    print(f"[launch] check: /enrich ran {body['models_used']} errors={body['errors']}", flush=True)
+    if not body["models_used"] or body["errors"]:
+        raise RuntimeError("the check request did not run every model cleanly")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ai.launch", description=__doc__)
+    parser.add_argument("--env-file", default=str(ROOT / ".env"))
+    parser.add_argument("--no-demo", action="store_true", help="do not write demo weights for missing models")
+    parser.add_argument("--check", action="store_true", help="start, send one request, stop")
+    args = parser.parse_args(argv)
+
+    env = {**read_env_file(Path(args.env_file)), **os.environ}
+    env.setdefault("AI_MODELS_PATH", str(DEFAULT_DATA / "models"))
+    env.setdefault("CACHE_DIR", str(DEFAULT_DATA / "cache"))
+    services = plan_services(env)
+    busy = [f"{s.name} port {s.port}" for s in services if not port_free(s.port)]
+    if busy:
+        print(
+            f"[launch] error: in use: {', '.join(busy)}; stop what holds it or set its *_PORT in .env", file=sys.stderr
+        )
+        return 1
+    if not args.no_demo:
+        ensure_demo_weights(Path(env["AI_MODELS_PATH"]))
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        for service in services:
+            start(service, env)
+        health = wait_healthy(services)
+        print(summary(services, health), flush=True)
+        if args.check:
+            check(services)
+            return 0
+        while all(s.process is not None and s.process.poll() is None for s in services):
+            time.sleep(0.5)
+        print("[launch] a service exited; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"[launch] error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop(services)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

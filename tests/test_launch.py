@@ -1,0 +1,67 @@
+"""The README's run command: the launcher starts the fleet on demo weights and serves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from ai.launch import read_env_file
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_launcher_writes_demo_weights_starts_both_roles_and_answers(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AI_MODELS_PATH": str(tmp_path / "models"),
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "ENRICHMENT_LIGHT_PORT": str(_free_port()),
+        "ENRICHMENT_HEAVY_PORT": str(_free_port()),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "ai.launch", "--check", "--env-file", str(tmp_path / "absent.env")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "fleet is up" in result.stdout
+    assert "check: /enrich ran" in result.stdout
+    assert (tmp_path / "models" / "model-zoo" / "pose_estimator" / "DEMO_WEIGHTS.json").exists()
+
+
+def test_launcher_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        env = {
+            **os.environ,
+            "ENRICHMENT_LIGHT_PORT": str(busy.getsockname()[1]),
+            "ENRICHMENT_HEAVY_PORT": str(_free_port()),
+            "AI_MODELS_PATH": str(tmp_path),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "ai.launch", "--no-demo", "--env-file", "/nonexistent"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "in use" in result.stderr and "enrichment-light" in result.stderr
+
+
+def test_env_file_parsing(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("# comment\nexport A=1\nB = 'two' # note\n\nC=\nnot a line\n", encoding="utf-8")
+    assert read_env_file(path) == {"A": "1", "B": "two", "C": ""}
