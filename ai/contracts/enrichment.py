@@ -232,4 +232,5 @@ class EnrichResponse(Timed):
     weather: WeatherResult | None = None
     models_used: list[str] = Field(default_factory=list)
     errors: dict[str, ModelError] = Field(default_factory=dict)
+    skipped: dict[str, str] = Field(default_factory=dict, description="Triggered models not run, and why")
     model_times_ms: dict[str, float] = Field(default_factory=dict)

@@ -24,18 +24,12 @@ from ai.enrichment.scene import classify_violence, classify_weather
 from ai.enrichment.service import EnrichmentService
 from ai.enrichment.threat import detect_threats, summarize_threats
 from ai.enrichment.vehicle import classify_vehicle
-from ai.runtime.catalog import CatalogEntry
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.image_request import image_source, load_image, parse_body, read_payload
+from ai.runtime.triggers import ENRICHMENTS, planned_models
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-CATEGORY_OF_LABEL = {
-    "person": "person",
-    **dict.fromkeys(("car", "truck", "bus", "motorcycle", "bicycle", "van"), "vehicle"),
-    **dict.fromkeys(("cat", "dog", "bird", "horse", "sheep", "cow", "bear"), "animal"),
-}
 
 
 @dataclass(frozen=True)
@@ -55,6 +49,7 @@ class Outcome:
     fields: dict[str, Any] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
     errors: dict[str, ModelError] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 async def call(service: EnrichmentService, out: Outcome, model: str, fn: Callable[..., T], *args: Any) -> T | None:
@@ -72,23 +67,6 @@ async def call(service: EnrichmentService, out: Outcome, model: str, fn: Callabl
         return None
     out.used[model] = ms
     return result
-
-
-def trigger_labels(detection_type: str) -> set[str]:
-    """``"car"`` -> ``{"car", "vehicle"}``: a label and its category both trigger."""
-    label = detection_type.strip().lower()
-    return {label, CATEGORY_OF_LABEL.get(label, label)}
-
-
-def wanted(entry: CatalogEntry, labels: set[str], options: EnrichOptions) -> bool:
-    switch = getattr(options, entry.option, None)
-    if switch is None and options.model_extra:
-        switch = options.model_extra.get(entry.option)
-    if switch is False:
-        return False
-    if "*" not in entry.triggers and not labels & set(entry.triggers):
-        return False
-    return bool(switch) or entry.default_on
 
 
 async def _pose(service: EnrichmentService, d: Detection, out: Outcome) -> None:
@@ -160,7 +138,11 @@ async def _demographics(service: EnrichmentService, d: Detection, out: Outcome) 
     if "face_detector" in service.hosted:
         face = await call(service, out, "face_detector", find_face, d.crop, s.face_confidence)
         if face is None:
-            return  # no visible face (or the detector failed, recorded): no demographics
+            if "face_detector" not in out.errors:
+                for name in ("age_classifier", "gender_classifier"):
+                    if name in service.hosted:
+                        out.skipped[name] = "no face visible in the person crop"
+            return
     else:
         face = head_region(d.crop)
     jobs: list[Awaitable[Any]] = []
@@ -189,29 +171,23 @@ async def _weather(service: EnrichmentService, d: Detection, out: Outcome) -> No
 
 Enricher = Callable[[EnrichmentService, Detection, Outcome], Awaitable[None]]
 
-# Each enrichment, the models whose presence and options decide that it runs, and how.
-ENRICHMENTS: tuple[tuple[str, tuple[str, ...], Enricher], ...] = (
-    ("threat", ("threat_detector",), _threat),
-    ("pose", ("pose_estimator",), _pose),
-    ("reid_embedding", ("person_reid",), _reid),
-    ("pet", ("pet_classifier",), _pet),
-    ("depth", ("depth_estimator",), _depth),
-    ("vehicle", ("vehicle_classifier",), _vehicle),
-    ("demographics", ("age_classifier", "gender_classifier"), _demographics),
-    ("violence", ("violence_detector",), _violence),
-    ("weather", ("weather_classifier",), _weather),
-)
+ENRICHERS: dict[str, Enricher] = {
+    "threat": _threat,
+    "pose": _pose,
+    "reid_embedding": _reid,
+    "pet": _pet,
+    "depth": _depth,
+    "vehicle": _vehicle,
+    "demographics": _demographics,
+    "violence": _violence,
+    "weather": _weather,
+}
 
 
 def plan(service: EnrichmentService, body: EnrichRequest) -> list[Enricher]:
     """The enrichments this detection triggers among the models hosted here."""
-    labels = trigger_labels(body.detection_type)
-    chosen = []
-    for _field, models, enricher in ENRICHMENTS:
-        entries = [service.hosted[m] for m in models if m in service.hosted]
-        if any(wanted(entry, labels, body.options) for entry in entries):
-            chosen.append(enricher)
-    return chosen
+    wanted_here = set(planned_models(service.hosted, body.detection_type, body.options.model_dump(exclude_none=True)))
+    return [ENRICHERS[name] for name, models in ENRICHMENTS.items() if wanted_here & set(models)]
 
 
 async def enrich(request: Request, service: EnrichmentService) -> EnrichResponse:
@@ -234,6 +210,7 @@ async def enrich(request: Request, service: EnrichmentService) -> EnrichResponse
         **out.fields,
         models_used=[name for name in service.hosted if name in out.used],
         errors=out.errors,
+        skipped=out.skipped,
         model_times_ms=out.used,
         inference_time_ms=round((time.perf_counter() - started) * 1000.0, 2),
     )

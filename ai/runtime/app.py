@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ai.runtime.envelope import install_error_handlers
 from ai.runtime.image_request import REQUEST_SCHEMAS
+from ai.runtime.metrics import RequestMetrics
 from ai.runtime.middleware import RequestContextMiddleware
 from ai.runtime.routes import router as standard_router
 from ai.runtime.service import ServiceRuntime
@@ -50,18 +51,24 @@ def create_app(
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
     app.state.runtime = runtime
     runtime.health_extra = health_extra
-    install_error_handlers(app)
-    app.add_middleware(
-        RequestContextMiddleware, metrics=runtime.metrics, max_body_bytes=runtime.settings.max_request_bytes
-    )
+    apply_conventions(app, runtime.metrics, runtime.settings.max_request_bytes)
     app.include_router(standard_router)
     for router in routers:
         app.include_router(router)
+    return app
+
+
+def apply_conventions(app: FastAPI, metrics: RequestMetrics, max_request_bytes: int) -> None:
+    """What every HTTP service of the fleet shares, with or without models: the error
+    envelope, request ids, the access log, request metrics, the body limit, and
+    OpenAPI for endpoints that read their own (JSON or multipart) bodies."""
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=max_request_bytes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=title, version=version, description=description, routes=app.routes)
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, model in REQUEST_SCHEMAS.items():
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -71,4 +78,3 @@ def create_app(
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app

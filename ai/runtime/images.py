@@ -67,8 +67,9 @@ def decode_base64(text: str, limits: ImageLimits, field: str = "image") -> bytes
     return data
 
 
-def decode_image(data: bytes, limits: ImageLimits, field: str = "image") -> Image.Image:
-    """Bytes to an RGB image; checks format and pixel count from the header first."""
+def probe_image(data: bytes, limits: ImageLimits, field: str = "image") -> Image.Image:
+    """Open ``data`` lazily and check size, format, pixel count and sides from the header
+    alone; nothing is decoded (a bomb costs nothing)."""
     if len(data) > limits.max_bytes:
         raise ServiceError(
             ErrorCode.PAYLOAD_TOO_LARGE,
@@ -97,6 +98,12 @@ def decode_image(data: bytes, limits: ImageLimits, field: str = "image") -> Imag
             details={"field": field, "width": width, "height": height, "max_pixels": limits.max_pixels},
         )
     _check_min_side(width, height, limits, field)
+    return image
+
+
+def decode_image(data: bytes, limits: ImageLimits, field: str = "image") -> Image.Image:
+    """Bytes to an RGB image, after :func:`probe_image` has vetted the header."""
+    image = probe_image(data, limits, field)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

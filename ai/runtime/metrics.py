@@ -12,8 +12,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 LOAD_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
-class ServiceMetrics:
-    """Request, model-manager and memory metrics of one service."""
+class RequestMetrics:
+    """Per-request metrics every HTTP service of the fleet has."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -31,6 +31,18 @@ class ServiceMetrics:
             registry=r,
         )
         self.in_flight = Gauge(f"{p}_requests_in_flight", "Requests being served now", registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class ServiceMetrics(RequestMetrics):
+    """Request metrics plus the model manager's and memory metrics of a model service."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        r = self.registry
+        p = prefix
         self.gpu_memory_used_gb = Gauge(f"{p}_gpu_memory_used_gb", "GPU memory this process holds", registry=r)
         self.model_loaded = Gauge(f"{p}_model_loaded", "1 when the model is loaded", ["model"], registry=r)
         self.model_loads = Counter(f"{p}_model_loads_total", "Successful model loads", ["model"], registry=r)
@@ -61,6 +73,3 @@ class ServiceMetrics:
         self.model_state_transitions = Counter(
             f"{p}_model_state_transitions_total", "Model state changes", ["model", "state"], registry=r
         )
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ai.runtime.context import RequestInfo, reset_request, set_request
 from ai.runtime.envelope import envelope_bytes
 from ai.runtime.errors import ErrorCode, ServiceError
-from ai.runtime.metrics import ServiceMetrics
+from ai.runtime.metrics import RequestMetrics
 
 access_log = logging.getLogger("ai.access")
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class BodyTooLarge(HTTPException):
 class RequestContextMiddleware:
     """Wraps every HTTP request of a service."""
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics, max_body_bytes: int) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from ai.runtime.settings import RuntimeSettings
+from ai.runtime.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
 
-def start_profiling(settings: RuntimeSettings, tags: dict[str, str] | None = None) -> str:
+def start_profiling(settings: ServiceSettings, tags: dict[str, str] | None = None) -> str:
     """Start the Pyroscope agent when ``PYROSCOPE_ENABLED``; return a status for /health.
 
     The agent pushes in the background: an unreachable ``PYROSCOPE_URL`` only costs

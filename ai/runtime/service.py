@@ -62,8 +62,7 @@ def build_runtime(
         retry_after_s=settings.retry_after_s,
         unknown_model=unknown_model,
     )
-    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels, settings.min_image_side)
-    return ServiceRuntime(settings, device, metrics, manager, limits)
+    return ServiceRuntime(settings, device, metrics, manager, settings.image_limits)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

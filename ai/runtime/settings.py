@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ai.runtime.images import ImageLimits
+
 
 def split_csv(value: Any) -> Any:
     """Turn ``"a, b,,c"`` into ``["a", "b", "c"]``; leave lists alone."""
@@ -36,8 +38,8 @@ def parse_name_values(value: Any) -> Any:
 CsvList = Annotated[list[str], NoDecode]
 
 
-class RuntimeSettings(BaseSettings):
-    """Variables every model service understands."""
+class ServiceSettings(BaseSettings):
+    """Variables every HTTP service of the fleet understands (model services and backend)."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=False)
 
@@ -45,6 +47,22 @@ class RuntimeSettings(BaseSettings):
     host: str = Field("0.0.0.0", validation_alias="HOST")
     port: int = Field(8000, validation_alias="PORT", ge=1, le=65535)
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    pyroscope_enabled: bool = Field(False, validation_alias="PYROSCOPE_ENABLED")
+    pyroscope_url: str = Field("http://pyroscope:4040", validation_alias="PYROSCOPE_URL")
+
+    max_request_bytes: int = Field(50 * 1024 * 1024, validation_alias="MAX_REQUEST_BYTES", ge=1024)
+    max_image_bytes: int = Field(20 * 1024 * 1024, validation_alias="MAX_IMAGE_BYTES", ge=1024)
+    max_image_pixels: int = Field(40_000_000, validation_alias="MAX_IMAGE_PIXELS", ge=64)
+    min_image_side: int = Field(8, validation_alias="MIN_IMAGE_SIDE", ge=1)
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(self.max_image_bytes, self.max_image_pixels, self.min_image_side)
+
+
+class RuntimeSettings(ServiceSettings):
+    """Variables every model service understands."""
 
     ai_models_path: Path = Field(Path("/models"), validation_alias="AI_MODELS_PATH")
     hf_home: Path | None = Field(None, validation_alias="HF_HOME")
@@ -67,14 +85,6 @@ class RuntimeSettings(BaseSettings):
 
     inference_workers: int = Field(2, validation_alias="INFERENCE_WORKERS", ge=1)
     max_queued_requests: int = Field(64, validation_alias="MAX_QUEUED_REQUESTS", ge=1)
-
-    pyroscope_enabled: bool = Field(False, validation_alias="PYROSCOPE_ENABLED")
-    pyroscope_url: str = Field("http://pyroscope:4040", validation_alias="PYROSCOPE_URL")
-
-    max_request_bytes: int = Field(50 * 1024 * 1024, validation_alias="MAX_REQUEST_BYTES", ge=1024)
-    max_image_bytes: int = Field(20 * 1024 * 1024, validation_alias="MAX_IMAGE_BYTES", ge=1024)
-    max_image_pixels: int = Field(40_000_000, validation_alias="MAX_IMAGE_PIXELS", ge=64)
-    min_image_side: int = Field(8, validation_alias="MIN_IMAGE_SIDE", ge=1)
 
     @field_validator("preload_models", mode="before")
     @classmethod

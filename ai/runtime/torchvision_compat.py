@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +61,7 @@ OP_SCHEMAS: tuple[str, ...] = (
 )
 
 _state: dict[str, object] = {"applied": False, "library": None}
+_lock = threading.Lock()  # loader threads of several managers may arrive together
 
 
 def greedy_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -149,9 +151,14 @@ def _register_shim() -> None:
 def ensure_torchvision(load_library: Callable[[str], None] | None = None) -> bool:
     """Import torchvision, applying the CPU shim first if its native ops fail to load.
 
-    Returns True when the shim was applied. Idempotent; safe to call before every
-    import of a library that uses torchvision.
+    Returns True when the shim was applied. Idempotent and thread-safe; call it before
+    every import of a library that uses torchvision.
     """
+    with _lock:
+        return _ensure(load_library)
+
+
+def _ensure(load_library: Callable[[str], None] | None) -> bool:
     if _state["applied"]:
         return True
     if "torchvision" in sys.modules and hasattr(sys.modules["torchvision"], "ops"):

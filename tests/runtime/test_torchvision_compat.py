@@ -102,3 +102,24 @@ def test_shim_is_not_applied_when_native_ops_load() -> None:
         """
     )
     assert "applied False" in out
+
+
+def test_concurrent_first_use_from_many_threads_is_safe() -> None:
+    out = _run(
+        """
+        import threading
+        from ai.runtime.torchvision_compat import ensure_torchvision
+        errors = []
+        def go():
+            try:
+                ensure_torchvision()
+                import torchvision.ops
+            except Exception as exc:
+                errors.append(repr(exc))
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print("errors", errors)
+        """
+    )
+    assert "errors []" in out
