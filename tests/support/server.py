@@ -11,10 +11,10 @@ import uvicorn
 
 
 class LiveServer:
-    def __init__(self, app: object, host: str = "127.0.0.1", startup_timeout: float = 60.0) -> None:
+    def __init__(self, app: object, host: str = "127.0.0.1", startup_timeout: float = 60.0, port: int = 0) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
+        self._sock.bind((host, port))
         self.host = host
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on", access_log=False)
@@ -49,3 +49,10 @@ class LiveServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def free_port() -> int:
+    """A port nothing listens on (yet)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,1 @@
+"""The backend: enrichment routing client, the Model Zoo API and latency history."""

@@ -1,0 +1,158 @@
+"""The Model Zoo view: every enrichment model in the catalog, with the live status its
+hosting service reports; a service that does not answer leaves its models unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import httpx
+from pydantic import ValidationError
+
+from ai.contracts.model_zoo import ZooModel, ZooModels, ZooStatus, ZooStatusItem
+from ai.contracts.models import ManagerStatus, ModelStatus
+from ai.runtime.catalog import CatalogEntry
+from backend.enrichment_client.routing import Router
+
+logger = logging.getLogger(__name__)
+
+UI_CATEGORIES = {
+    "detection": "Detection",
+    "classification": "Classification",
+    "segmentation": "Segmentation",
+    "pose": "Pose",
+    "depth-estimation": "Depth",
+    "embedding": "Embedding",
+    "ocr": "OCR",
+    "action-recognition": "Action Recognition",
+}
+UI_ORDER = [*UI_CATEGORIES.values(), "Other"]
+
+
+async def fetch_statuses(
+    http: httpx.AsyncClient, urls: dict[str, str], timeout_s: float
+) -> dict[str, ManagerStatus | None]:
+    """Each service's /models/status, or None when it is down or answers nonsense."""
+
+    async def one(url: str) -> ManagerStatus | None:
+        try:
+            response = await http.get(f"{url}/models/status", timeout=timeout_s)
+            response.raise_for_status()
+            return ManagerStatus.model_validate(response.json())
+        except (httpx.HTTPError, ValueError, ValidationError) as exc:
+            logger.warning("no model status from %s: %s", url, exc)
+            return None
+
+    names = list(urls)
+    statuses = await asyncio.gather(*(one(urls[name]) for name in names))
+    return dict(zip(names, statuses, strict=True))
+
+
+def _from_status(entry: CatalogEntry, service: str, status: ModelStatus) -> ZooModel:
+    return ZooModel(
+        name=entry.name,
+        display_name=status.display_name or entry.display_name,
+        vram_mb=status.vram_mb,
+        status=status.state,
+        category=entry.category,
+        enabled=status.state != "disabled",
+        available=status.available or status.loaded,
+        path=status.path or entry.source,
+        load_count=status.leases,
+        times_loaded=status.load_count,
+        service=service,
+        priority=status.priority,
+        backend=status.backend,
+        demo_weights=status.demo_weights,
+        last_used_at=status.last_used,
+        error=status.error,
+    )
+
+
+def _without_status(entry: CatalogEntry, service: str, state: str, error: str) -> ZooModel:
+    return ZooModel(
+        name=entry.name,
+        display_name=entry.display_name,
+        vram_mb=entry.vram_mb,
+        status=state,
+        category=entry.category,
+        enabled=True,
+        available=False,
+        path=entry.source,
+        load_count=0,
+        service=service,
+        priority=entry.priority,
+        error=error,
+    )
+
+
+def zoo_models(router: Router, statuses: dict[str, ManagerStatus | None]) -> ZooModels:
+    models = []
+    for name, entry in router.entries.items():
+        service = router.route_for(name)
+        status = statuses.get(service)
+        if status is None:
+            models.append(
+                _without_status(
+                    entry,
+                    service,
+                    "unreachable",
+                    f"the {service} enrichment service at {router.urls[service]} did not answer",
+                )
+            )
+            continue
+        reported = {m.name: m for m in status.registered_models}
+        if name in reported:
+            models.append(_from_status(entry, service, reported[name]))
+        else:
+            models.append(
+                _without_status(
+                    entry,
+                    service,
+                    "not_hosted",
+                    f"routed to {service} by {entry.routing_variable}, but that service does not host it; "
+                    "set the variable the same for the backend and both services",
+                )
+            )
+    reachable = [s for s in statuses.values() if s is not None]
+    budget = sum(s.vram_budget_mb for s in reachable)
+    used = sum(s.vram_used_mb for s in reachable)
+    return ZooModels(
+        vram_budget_mb=round(budget, 1),
+        vram_used_mb=round(used, 1),
+        vram_available_mb=round(max(0.0, budget - used), 1),
+        models=models,
+        loading_strategy="on_demand",
+        max_concurrent_models=len(router.urls),
+    )
+
+
+def ui_category(category: str) -> str:
+    return UI_CATEGORIES.get(category, "Other")
+
+
+def zoo_status(zoo: ZooModels) -> ZooStatus:
+    """Compact list for a UI: by category in UI order, disabled models last."""
+    items = [
+        ZooStatusItem(
+            name=m.name,
+            display_name=m.display_name,
+            category=ui_category(m.category),
+            status=m.status,
+            vram_mb=m.vram_mb,
+            last_used_at=m.last_used_at,
+            enabled=m.enabled,
+        )
+        for m in zoo.models
+    ]
+    items.sort(key=lambda i: (not i.enabled, UI_ORDER.index(i.category), i.name))
+    return ZooStatus(
+        models=items,
+        total_models=len(items),
+        loaded_count=sum(1 for i in items if i.status == "loaded"),
+        disabled_count=sum(1 for i in items if not i.enabled),
+        vram_budget_mb=zoo.vram_budget_mb,
+        vram_used_mb=zoo.vram_used_mb,
+        timestamp=datetime.now(UTC),
+    )

@@ -1,0 +1,43 @@
+"""Backend settings, read from environment variables (all in .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from ai.runtime.settings import ServiceSettings
+
+
+class BackendSettings(ServiceSettings):
+    service_name: str = Field("backend", validation_alias="SERVICE_NAME")
+    port: int = Field(8000, validation_alias="PORT", ge=1, le=65535)
+
+    enrichment_url: str = Field("http://ai-enrichment:8094", validation_alias="ENRICHMENT_URL")
+    enrichment_light_url: str = Field("http://ai-enrichment-light:8096", validation_alias="ENRICHMENT_LIGHT_URL")
+
+    connect_timeout_s: float = Field(2.0, validation_alias="ENRICHMENT_CONNECT_TIMEOUT_SECONDS", gt=0)
+    read_timeout_s: float = Field(30.0, validation_alias="ENRICHMENT_READ_TIMEOUT_SECONDS", gt=0)
+    deadline_s: float = Field(45.0, validation_alias="ENRICHMENT_DEADLINE_SECONDS", gt=0)
+    retry_attempts: int = Field(3, validation_alias="ENRICHMENT_RETRY_ATTEMPTS", ge=1, le=10)
+    retry_base_s: float = Field(0.2, validation_alias="ENRICHMENT_RETRY_BASE_SECONDS", ge=0)
+    retry_max_s: float = Field(2.0, validation_alias="ENRICHMENT_RETRY_MAX_SECONDS", ge=0)
+    breaker_failures: int = Field(5, validation_alias="ENRICHMENT_BREAKER_FAILURES", ge=1)
+    breaker_cooldown_s: float = Field(30.0, validation_alias="ENRICHMENT_BREAKER_COOLDOWN_SECONDS", gt=0)
+    max_concurrency: int = Field(8, validation_alias="ENRICHMENT_MAX_CONCURRENCY", ge=1)
+    status_timeout_s: float = Field(3.0, validation_alias="MODEL_STATUS_TIMEOUT_SECONDS", gt=0)
+
+    data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    latency_retention_days: float = Field(7.0, validation_alias="LATENCY_RETENTION_DAYS", gt=0)
+
+    @property
+    def database(self) -> str:
+        """``DATABASE_URL``, else a SQLite file in ``DATA_DIR``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'backend.db').resolve()}"
+
+    @property
+    def enrichment_urls(self) -> dict[str, str]:
+        return {"light": self.enrichment_light_url.rstrip("/"), "heavy": self.enrichment_url.rstrip("/")}

@@ -1,0 +1,29 @@
+"""Backend tests: the real backend app against real enrichment services on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.app import create_backend_app
+from backend.settings import BackendSettings
+from tests.enrichment.conftest import demo_models, enrichment_server  # noqa: F401  (fixture reuse)
+from tests.support.server import LiveServer
+
+
+@contextmanager
+def backend_client(light: str, heavy: str, data_dir: Path, **env: Any) -> Iterator[TestClient]:
+    settings = BackendSettings(ENRICHMENT_LIGHT_URL=light, ENRICHMENT_URL=heavy, DATA_DIR=str(data_dir), **env)
+    with TestClient(create_backend_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def fleet(demo_models: Path) -> Iterator[tuple[LiveServer, LiveServer]]:  # noqa: F811
+    with enrichment_server("light", demo_models) as light, enrichment_server("heavy", demo_models) as heavy:
+        yield light, heavy
