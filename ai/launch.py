@@ -73,6 +73,13 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
     heavy_device = env.get("ENRICHMENT_HEAVY_DEVICE") or "auto"
     light_port = int(env.get("ENRICHMENT_LIGHT_PORT", "8096"))
     heavy_port = int(env.get("ENRICHMENT_HEAVY_PORT", "8094"))
+    backend_port = int(env.get("BACKEND_PORT", "8000"))
+    backend_env = {
+        "PORT": str(backend_port),
+        "ENRICHMENT_LIGHT_URL": f"http://127.0.0.1:{light_port}",
+        "ENRICHMENT_URL": f"http://127.0.0.1:{heavy_port}",
+        "DATA_DIR": env.get("DATA_DIR", str(DEFAULT_DATA / "backend")),
+    }
     return [
         Service(
             "enrichment-light",
@@ -86,6 +93,7 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
             heavy_port,
             {"ENRICHMENT_ROLE": "heavy", "PORT": str(heavy_port), "DEVICE": heavy_device},
         ),
+        Service("backend", "backend", backend_port, backend_env),
     ]
 
 
@@ -175,28 +183,32 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
         demo = [name for name, flag in dict(info.get("demo_weights", {})).items() if flag]  # type: ignore[arg-type]
         note = f"  (demo weights: {', '.join(demo)})" if demo else ""
         lines.append(f"  {service.name:<18} {service.url}  {info.get('status')}  docs {service.url}/docs{note}")
-    light = next(s for s in services if s.name == "enrichment-light")
+    backend = next(s for s in services if s.name == "backend")
+    sample = ROOT / "docs" / "sample.jpg"
     lines += [
         "",
-        "try it:",
-        f"  curl -s {light.url}/enrich -H 'content-type: application/json' \\",
-        f'    -d "{{\\"image\\": \\"$(base64 -w0 {ROOT / "docs" / "sample.jpg"})\\", '
-        '\\"detection_type\\": \\"person\\"}"',
+        "try it (one detection through the backend and both enrichment roles):",
+        f'  printf \'{{"image": "%s", "bbox": [50, 200, 300, 900], "detection_type": "person"}}\' '
+        f'"$(base64 -w0 {sample})" \\',
+        f"    | curl -s {backend.url}/api/enrich -H 'content-type: application/json' -d @-",
+        f"  curl -s {backend.url}/api/system/model-zoo/status",
         "Ctrl+C stops everything.",
     ]
     return "\n".join(lines)
 
 
 def check(services: list[Service]) -> None:
-    """One real request through the fleet (used by CI to prove `make run` works)."""
-    light = next(s for s in services if s.name == "enrichment-light")
+    """One detection through the backend and both roles (CI uses it to prove `make run`)."""
+    backend = next(s for s in services if s.name == "backend")
     image = base64.b64encode((ROOT / "docs" / "sample.jpg").read_bytes()).decode()
-    response = httpx.post(f"{light.url}/enrich", json={"image": image, "detection_type": "person"}, timeout=300)
+    detection = {"image": image, "bbox": [50, 200, 300, 900], "detection_type": "person", "detection_id": "check"}
+    response = httpx.post(f"{backend.url}/api/enrich", json=detection, timeout=300)
     response.raise_for_status()
     body = response.json()
-    print(f"[launch] check: /enrich ran {body['models_used']} errors={body['errors']}", flush=True)
-    if not body["models_used"] or body["errors"]:
-        raise RuntimeError("the check request did not run every model cleanly")
+    print(f"[launch] check: /api/enrich {body['status']}, ran {body['models_used']}", flush=True)
+    print(body["context"], flush=True)
+    if body["status"] != "FULL":
+        raise RuntimeError(f"the check detection was not enriched in full: {body['errors']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,9 +11,10 @@ from pydantic_settings import BaseSettings
 from ai.enrichment.settings import EnrichmentSettings
 from ai.runtime.catalog import load_catalog
 from ai.runtime.settings import RuntimeSettings
+from backend.settings import BackendSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS: list[type[BaseSettings]] = [RuntimeSettings, EnrichmentSettings]
+SETTINGS: list[type[BaseSettings]] = [RuntimeSettings, EnrichmentSettings, BackendSettings]
 READS = re.compile(
     r"""(?:environ\.get|environ\.setdefault|getenv|env\.get)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
     r"""|environ\[\s*["']([A-Z][A-Z0-9_]+)["']\s*\]"""
@@ -76,4 +77,4 @@ def test_every_per_model_variable_is_documented() -> None:
 def test_the_scan_finds_what_it_should() -> None:
     """Guard against a regex that silently finds nothing."""
     assert {"ENRICHMENT_LIGHT_PORT", "YOLO_CONFIG_DIR"} <= source_variables()
-    assert {"VRAM_BUDGET_MB", "ENRICHMENT_ROLE", "ENRICHMENT_PRELOAD_MODELS"} <= settings_variables()
+    assert {"VRAM_BUDGET_MB", "ENRICHMENT_ROLE", "ENRICHMENT_PRELOAD_MODELS", "DATABASE_URL"} <= settings_variables()

@@ -24,6 +24,8 @@ def test_launcher_writes_demo_weights_starts_both_roles_and_answers(tmp_path: Pa
         "CACHE_DIR": str(tmp_path / "cache"),
         "ENRICHMENT_LIGHT_PORT": str(_free_port()),
         "ENRICHMENT_HEAVY_PORT": str(_free_port()),
+        "BACKEND_PORT": str(_free_port()),
+        "DATA_DIR": str(tmp_path / "backend"),
     }
     result = subprocess.run(
         [sys.executable, "-m", "ai.launch", "--check", "--env-file", str(tmp_path / "absent.env")],
@@ -35,7 +37,9 @@ def test_launcher_writes_demo_weights_starts_both_roles_and_answers(tmp_path: Pa
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "fleet is up" in result.stdout
-    assert "check: /enrich ran" in result.stdout
+    assert "check: /api/enrich FULL" in result.stdout
+    assert "Enrichment of person check (FULL):" in result.stdout
+    assert (tmp_path / "backend" / "backend.db").exists()
     assert (tmp_path / "models" / "model-zoo" / "pose_estimator" / "DEMO_WEIGHTS.json").exists()
 
 
@@ -47,6 +51,7 @@ def test_launcher_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> No
             **os.environ,
             "ENRICHMENT_LIGHT_PORT": str(busy.getsockname()[1]),
             "ENRICHMENT_HEAVY_PORT": str(_free_port()),
+            "BACKEND_PORT": str(_free_port()),
             "AI_MODELS_PATH": str(tmp_path),
         }
         result = subprocess.run(
@@ -59,6 +64,7 @@ def test_launcher_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> No
         )
     assert result.returncode == 1
     assert "in use" in result.stderr and "enrichment-light" in result.stderr
+    assert "backend" not in result.stderr.split("in use")[1], "only the busy port is named"
 
 
 def test_env_file_parsing(tmp_path: Path) -> None:
