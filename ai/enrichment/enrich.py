@@ -41,6 +41,11 @@ class Detection:
     box: Box
     options: EnrichOptions
 
+    @property
+    def offset(self) -> tuple[float, float]:
+        """Where the crop sits in the frame (to report coordinates in the frame)."""
+        return self.box.x1, self.box.y1
+
 
 @dataclass
 class Outcome:
@@ -69,69 +74,6 @@ async def call(service: EnrichmentService, out: Outcome, model: str, fn: Callabl
     return result
 
 
-async def _pose(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    s = service.settings
-    result = await call(
-        service,
-        out,
-        "pose_estimator",
-        analyze_pose,
-        d.crop,
-        (d.box.x1, d.box.y1),
-        s.pose_confidence,
-        s.keypoint_confidence,
-    )
-    if result is not None:
-        out.fields["pose"] = result
-
-
-async def _threat(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    items = await call(
-        service,
-        out,
-        "threat_detector",
-        detect_threats,
-        d.crop,
-        (d.box.x1, d.box.y1),
-        service.settings.threat_confidence,
-    )
-    if items is not None:
-        out.fields["threat"] = summarize_threats(items)
-
-
-async def _reid(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    embedding = await call(service, out, "person_reid", embed_person, d.crop)
-    if embedding is not None:
-        out.fields["reid_embedding"] = embedding
-
-
-async def _pet(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    result = await call(service, out, "pet_classifier", classify_pet, d.crop)
-    if result is not None:
-        out.fields["pet"] = result
-
-
-async def _depth(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    result = await call(
-        service,
-        out,
-        "depth_estimator",
-        object_distance,
-        d.frame,
-        d.box,
-        "median",
-        service.settings.depth_max_distance_m,
-    )
-    if result is not None:
-        out.fields["depth"] = result
-
-
-async def _vehicle(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    result = await call(service, out, "vehicle_classifier", classify_vehicle, d.crop)
-    if result is not None:
-        out.fields["vehicle"] = result
-
-
 async def _demographics(service: EnrichmentService, d: Detection, out: Outcome) -> None:
     """Face first (when a face detector is hosted here), then age and gender on it."""
     s = service.settings
@@ -157,30 +99,52 @@ async def _demographics(service: EnrichmentService, d: Detection, out: Outcome) 
         out.fields["demographics"] = DemographicsResult(age=age, gender=gender)
 
 
-async def _violence(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    result = await call(service, out, "violence_detector", classify_violence, d.crop)
-    if result is not None:
-        out.fields["violence"] = result
-
-
-async def _weather(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    result = await call(service, out, "weather_classifier", classify_weather, d.frame)
-    if result is not None:
-        out.fields["weather"] = result
-
-
 Enricher = Callable[[EnrichmentService, Detection, Outcome], Awaitable[None]]
 
+
+def single_model(
+    field_name: str,
+    model: str,
+    fn: Callable[..., Any],
+    inputs: Callable[[EnrichmentService, Detection], tuple[Any, ...]],
+    finish: Callable[[Any], Any] | None = None,
+) -> Enricher:
+    """An enrichment that runs one model and stores its (optionally finished) result."""
+
+    async def enricher(service: EnrichmentService, d: Detection, out: Outcome) -> None:
+        result = await call(service, out, model, fn, *inputs(service, d))
+        if result is not None:
+            out.fields[field_name] = finish(result) if finish else result
+
+    return enricher
+
+
 ENRICHERS: dict[str, Enricher] = {
-    "threat": _threat,
-    "pose": _pose,
-    "reid_embedding": _reid,
-    "pet": _pet,
-    "depth": _depth,
-    "vehicle": _vehicle,
+    "threat": single_model(
+        "threat",
+        "threat_detector",
+        detect_threats,
+        lambda s, d: (d.crop, d.offset, s.settings.threat_confidence),
+        summarize_threats,
+    ),
+    "pose": single_model(
+        "pose",
+        "pose_estimator",
+        analyze_pose,
+        lambda s, d: (d.crop, d.offset, s.settings.pose_confidence, s.settings.keypoint_confidence),
+    ),
+    "reid_embedding": single_model("reid_embedding", "person_reid", embed_person, lambda s, d: (d.crop,)),
+    "pet": single_model("pet", "pet_classifier", classify_pet, lambda s, d: (d.crop,)),
+    "depth": single_model(
+        "depth",
+        "depth_estimator",
+        object_distance,
+        lambda s, d: (d.frame, d.box, "median", s.settings.depth_max_distance_m),
+    ),
+    "vehicle": single_model("vehicle", "vehicle_classifier", classify_vehicle, lambda s, d: (d.crop,)),
     "demographics": _demographics,
-    "violence": _violence,
-    "weather": _weather,
+    "violence": single_model("violence", "violence_detector", classify_violence, lambda s, d: (d.crop,)),
+    "weather": single_model("weather", "weather_classifier", classify_weather, lambda s, d: (d.frame,)),
 }
 
 

@@ -3,7 +3,11 @@ answers 409 ``MODEL_NOT_HOSTED`` naming the variable that moves it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
 
 from ai.contracts.enrichment import (
     DepthResponse,
@@ -32,44 +36,43 @@ from ai.runtime.image_request import DecodedImage, image_request_openapi, read_i
 from ai.runtime.routes import ERROR_RESPONSES
 
 router = APIRouter(tags=["enrichment"])
+M = TypeVar("M", bound=ImageRequest)
+
+
+def _post(path: str, response: type[BaseModel], schema: type[BaseModel] = ImageRequest) -> Callable[..., Any]:
+    """An endpoint that reads an image request (JSON or multipart) itself."""
+    return router.post(
+        path, response_model=response, responses=ERROR_RESPONSES, openapi_extra=image_request_openapi(schema)
+    )
+
+
+async def _read(
+    request: Request, service: EnrichmentService, model: str, schema: type[M] = ImageRequest, crop: bool = True
+) -> tuple[M, DecodedImage]:
+    """Refuse a model this role does not host before reading the body, then read it."""
+    service.require(model)
+    return await read_image_request(request, schema, service.runtime.limits, crop=crop)
 
 
 def _offset(decoded: DecodedImage) -> tuple[float, float]:
     return (decoded.crop.x1, decoded.crop.y1) if decoded.crop else (0.0, 0.0)
 
 
-@router.post(
-    "/pose-analyze",
-    response_model=PoseResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(ImageRequest),
-)
+@_post("/pose-analyze", PoseResponse)
 async def pose_analyze(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> PoseResponse:
     """17 COCO keypoints of the most confident person, posture and alerts (image coordinates)."""
-    service.require("pose_estimator")
-    _body, decoded = await read_image_request(request, ImageRequest, service.runtime.limits)
-    settings = service.settings
+    _body, decoded = await _read(request, service, "pose_estimator")
+    s = service.settings
     result, ms = await service.run(
-        "pose_estimator",
-        analyze_pose,
-        decoded.image,
-        _offset(decoded),
-        settings.pose_confidence,
-        settings.keypoint_confidence,
+        "pose_estimator", analyze_pose, decoded.image, _offset(decoded), s.pose_confidence, s.keypoint_confidence
     )
     return PoseResponse(**result.model_dump(), inference_time_ms=ms)
 
 
-@router.post(
-    "/threat-detect",
-    response_model=ThreatResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(ImageRequest),
-)
+@_post("/threat-detect", ThreatResponse)
 async def threat_detect(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> ThreatResponse:
     """Weapons (knife, gun, ...) with type and severity."""
-    service.require("threat_detector")
-    _body, decoded = await read_image_request(request, ImageRequest, service.runtime.limits)
+    _body, decoded = await _read(request, service, "threat_detector")
     items, ms = await service.run(
         "threat_detector", detect_threats, decoded.image, _offset(decoded), service.settings.threat_confidence
     )
@@ -81,44 +84,31 @@ async def threat_detect(request: Request, service: EnrichmentService = Depends(g
     )
 
 
-@router.post(
-    "/person-reid",
-    response_model=ReidResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(ImageRequest),
-)
+@_post("/person-reid", ReidResponse)
 async def person_reid(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> ReidResponse:
     """A 512-d L2-normalised appearance embedding of a person crop."""
-    entry = service.require("person_reid")
-    _body, decoded = await read_image_request(request, ImageRequest, service.runtime.limits)
+    _body, decoded = await _read(request, service, "person_reid")
     embedding, ms = await service.run("person_reid", embed_person, decoded.image)
-    return ReidResponse(embedding=embedding, embedding_dim=len(embedding), model=entry.source_ref, inference_time_ms=ms)
+    return ReidResponse(
+        embedding=embedding,
+        embedding_dim=len(embedding),
+        model=service.hosted["person_reid"].source_ref,
+        inference_time_ms=ms,
+    )
 
 
-@router.post(
-    "/pet-classify",
-    response_model=PetResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(PetRequest),
-)
+@_post("/pet-classify", PetResponse, PetRequest)
 async def pet_classify(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> PetResponse:
     """Cat or dog, breed where the classifier knows it, and whether it is a pet at all."""
-    service.require("pet_classifier")
-    _body, decoded = await read_image_request(request, PetRequest, service.runtime.limits)
+    _body, decoded = await _read(request, service, "pet_classifier", PetRequest)
     result, ms = await service.run("pet_classifier", classify_pet, decoded.image)
     return PetResponse(**result.model_dump(), inference_time_ms=ms)
 
 
-@router.post(
-    "/depth-estimate",
-    response_model=DepthResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(ImageRequest),
-)
+@_post("/depth-estimate", DepthResponse)
 async def depth_estimate(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> DepthResponse:
     """A depth map of the image (or its bbox crop) as a PNG, with statistics."""
-    service.require("depth_estimator")
-    _body, decoded = await read_image_request(request, ImageRequest, service.runtime.limits)
+    _body, decoded = await _read(request, service, "depth_estimator")
     depth, ms = await service.run("depth_estimator", estimate_depth, decoded.image)
     values = depth.values
     return DepthResponse(
@@ -133,42 +123,25 @@ async def depth_estimate(request: Request, service: EnrichmentService = Depends(
     )
 
 
-@router.post(
-    "/object-distance",
-    response_model=ObjectDistanceResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(ObjectDistanceRequest),
-)
+@_post("/object-distance", ObjectDistanceResponse, ObjectDistanceRequest)
 async def distance(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> ObjectDistanceResponse:
     """Distance to the object in ``bbox`` (center, mean, median or min of its depth)."""
-    service.require("depth_estimator")
-    body, decoded = await read_image_request(request, ObjectDistanceRequest, service.runtime.limits, crop=False)
+    body, decoded = await _read(request, service, "depth_estimator", ObjectDistanceRequest, crop=False)
     result, ms = await service.run(
         "depth_estimator", object_distance, decoded.image, body.bbox, body.method, service.settings.depth_max_distance_m
     )
     return ObjectDistanceResponse(**result.model_dump(), inference_time_ms=ms)
 
 
-@router.post(
-    "/vehicle-classify",
-    response_model=VehicleResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(ImageRequest),
-)
+@_post("/vehicle-classify", VehicleResponse)
 async def vehicle_classify(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> VehicleResponse:
     """Vehicle type (11 segment classes), display name, commercial or not, all scores."""
-    service.require("vehicle_classifier")
-    _body, decoded = await read_image_request(request, ImageRequest, service.runtime.limits)
+    _body, decoded = await _read(request, service, "vehicle_classifier")
     result, ms = await service.run("vehicle_classifier", classify_vehicle, decoded.image)
     return VehicleResponse(**result.model_dump(), inference_time_ms=ms)
 
 
-@router.post(
-    "/enrich",
-    response_model=EnrichResponse,
-    responses=ERROR_RESPONSES,
-    openapi_extra=image_request_openapi(EnrichRequest),
-)
+@_post("/enrich", EnrichResponse, EnrichRequest)
 async def enrich_detection(request: Request, service: EnrichmentService = Depends(get_enrichment)) -> EnrichResponse:
     """Run every model this instance hosts that the detection type triggers."""
     return await enrich(request, service)

@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus, PreloadStatus
+from ai.contracts.models import ManagerStatus, ModelStatus, PreloadStatus
 from ai.runtime.device import DeviceInfo, MemoryMeter, is_out_of_memory, release_memory, returnable_allocations
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.eviction import choose_victims, eviction_order
 from ai.runtime.executor import BoundedExecutor
+from ai.runtime.manager_status import describe_manager, describe_model
 from ai.runtime.metrics import ServiceMetrics
 from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState
 
@@ -211,46 +212,10 @@ class ModelManager:
     # ----- status ---------------------------------------------------------------------
 
     def model_status(self, record: ModelRecord) -> ModelStatus:
-        info = ModelInfo.model_validate(record.spec.describe())
-        return ModelStatus(
-            **info.model_dump(),
-            name=record.name,
-            state=record.state.value,
-            loaded=record.state is ModelState.LOADED,
-            priority=record.priority.name,
-            vram_mb=round(record.accounted_mb, 1),
-            estimated_mb=record.spec.estimated_mb,
-            measured_mb=None if record.measured_mb is None else round(record.measured_mb, 1),
-            memory_measure=self.meter.kind,
-            last_used=record.last_used_at,
-            load_count=record.load_count,
-            leases=record.leases,
-            keep_alive_s=record.spec.keep_alive_s,
-            backend=getattr(record.handle, "backend", None) if record.handle is not None else None,
-            error=record.error,
-            freed_mb=None if record.freed_mb is None else round(record.freed_mb, 1),
-        )
+        return describe_model(record, self.meter.kind)
 
     def status(self) -> ManagerStatus:
-        used = self.used_mb
-        loaded = [r for r in self.records.values() if r.state is ModelState.LOADED]
-        return ManagerStatus(
-            device=self.device.torch_device,
-            memory_measure=self.meter.kind,
-            vram_budget_mb=round(self.budget_mb, 1),
-            vram_used_mb=round(used, 1),
-            vram_available_mb=round(max(0.0, self.budget_mb - used), 1),
-            vram_utilization_percent=round(100.0 * used / self.budget_mb, 1) if self.budget_mb else 0.0,
-            loaded_models=[
-                LoadedModel(
-                    name=r.name, vram_mb=round(r.accounted_mb, 1), priority=r.priority.name, last_used=r.last_used_at
-                )
-                for r in loaded
-            ],
-            registered_models=[self.model_status(r) for r in self.records.values()],
-            pending_loads=[r.name for r in self.records.values() if r.state is ModelState.LOADING],
-            preload=self.preload_status,
-        )
+        return describe_manager(self)
 
     # ----- leases and loading ---------------------------------------------------------
 

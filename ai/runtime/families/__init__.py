@@ -60,6 +60,15 @@ class ModelAdapter(ABC):
                 setattr(self, name, None)
 
 
+def first_match(folder: Path, patterns: tuple[str, ...]) -> Path | None:
+    """The first file matching the patterns, in pattern order (sorted within one)."""
+    for pattern in patterns:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
 def register_family(cls: type[ModelAdapter]) -> type[ModelAdapter]:
     """Class decorator: make a family findable by its ``family`` name."""
     _REGISTRY[cls.family] = cls

@@ -9,19 +9,15 @@ import torch
 from PIL import Image
 
 from ai.runtime.catalog import CatalogEntry
-from ai.runtime.device import DeviceInfo
-from ai.runtime.families import ModelAdapter, register_family
-from ai.runtime.families.hf_image_classifier import hf_folder, import_transformers
+from ai.runtime.families import register_family
+from ai.runtime.families.hf_base import TransformersAdapter, import_transformers
 from ai.runtime.families.outputs import DepthMap
 
 
 @register_family
-class HFDepth(ModelAdapter):
+class HFDepth(TransformersAdapter):
     family = "hf_depth"
-
-    @classmethod
-    def find_weights(cls, folder: Path) -> Path | None:
-        return hf_folder(folder)
+    auto_model = "AutoModelForDepthEstimation"
 
     @classmethod
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
@@ -56,16 +52,6 @@ class HFDepth(ModelAdapter):
         folder.mkdir(parents=True, exist_ok=True)
         tf.DepthAnythingForDepthEstimation(config).save_pretrained(folder)
         processor.save_pretrained(folder)
-
-    @classmethod
-    def prepare(cls, device: DeviceInfo) -> None:
-        import_transformers().AutoModelForDepthEstimation  # noqa: B018  (resolves the lazy module)
-
-    def load(self) -> None:
-        tf = import_transformers()
-        self.processor = tf.AutoImageProcessor.from_pretrained(self.weights, local_files_only=True)
-        model = tf.AutoModelForDepthEstimation.from_pretrained(self.weights, local_files_only=True)
-        self.model = model.eval().to(self.device.torch_device)
 
     def estimate(self, images: list[Image.Image]) -> list[DepthMap]:
         """Depth at each input's own size.

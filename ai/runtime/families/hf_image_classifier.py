@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import torch
 from PIL import Image
 
 from ai.runtime.catalog import CatalogEntry
-from ai.runtime.device import DeviceInfo
-from ai.runtime.families import ModelAdapter, register_family
+from ai.runtime.families import register_family
+from ai.runtime.families.hf_base import TransformersAdapter, import_transformers
 from ai.runtime.families.outputs import Classification
 from ai.runtime.offline import prepare_model_libraries
 
 logger = logging.getLogger(__name__)
-
-
-def import_transformers() -> Any:
-    prepare_model_libraries()
-    import transformers
-
-    transformers.utils.logging.disable_progress_bar()
-    return transformers
 
 
 def imagenet_labels() -> list[str]:
@@ -40,22 +31,10 @@ def demo_labels(entry: CatalogEntry) -> list[str]:
     return entry.labels or ["class_0", "class_1"]
 
 
-def hf_folder(folder: Path) -> Path | None:
-    """A transformers checkpoint folder: config.json plus weights."""
-    if (folder / "config.json").exists() and (
-        any(folder.glob("*.safetensors")) or any(folder.glob("pytorch_model*.bin"))
-    ):
-        return folder
-    return None
-
-
 @register_family
-class HFImageClassifier(ModelAdapter):
+class HFImageClassifier(TransformersAdapter):
     family = "hf_image_classifier"
-
-    @classmethod
-    def find_weights(cls, folder: Path) -> Path | None:
-        return hf_folder(folder)
+    auto_model = "AutoModelForImageClassification"
 
     @classmethod
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
@@ -91,15 +70,8 @@ class HFImageClassifier(ModelAdapter):
         model.save_pretrained(folder)
         processor.save_pretrained(folder)
 
-    @classmethod
-    def prepare(cls, device: DeviceInfo) -> None:
-        import_transformers().AutoModelForImageClassification  # noqa: B018  (resolves the lazy module)
-
     def load(self) -> None:
-        tf = import_transformers()
-        self.processor = tf.AutoImageProcessor.from_pretrained(self.weights, local_files_only=True)
-        model = tf.AutoModelForImageClassification.from_pretrained(self.weights, local_files_only=True)
-        self.model = model.eval().to(self.device.torch_device)
+        super().load()
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
 
     def probabilities(self, images: list[Image.Image]) -> torch.Tensor:

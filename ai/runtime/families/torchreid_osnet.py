@@ -20,7 +20,7 @@ from PIL import Image
 
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.device import DeviceInfo
-from ai.runtime.families import ModelAdapter, register_family
+from ai.runtime.families import ModelAdapter, first_match, register_family
 from ai.runtime.offline import prepare_model_libraries
 
 logger = logging.getLogger(__name__)
@@ -54,11 +54,7 @@ class TorchreidAdapter(ModelAdapter):
 
     @classmethod
     def find_weights(cls, folder: Path) -> Path | None:
-        for pattern in ("*.pth", "*.pth.tar", "*.pt"):
-            found = sorted(folder.glob(pattern))
-            if found:
-                return found[0]
-        return None
+        return first_match(folder, ("*.pth", "*.pth.tar", "*.pt"))
 
     @classmethod
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:

@@ -20,7 +20,7 @@ from ai.contracts.images import Box
 from ai.runtime.backends import cached_export, choose_backend, has_module
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.device import DeviceInfo
-from ai.runtime.families import ModelAdapter
+from ai.runtime.families import ModelAdapter, first_match
 from ai.runtime.families.outputs import Detection
 from ai.runtime.offline import prepare_model_libraries
 
@@ -45,11 +45,7 @@ class UltralyticsAdapter(ModelAdapter):
 
     @classmethod
     def find_weights(cls, folder: Path) -> Path | None:
-        for pattern in WEIGHT_PATTERNS:
-            found = sorted(folder.glob(pattern))
-            if found:
-                return found[0]
-        return None
+        return first_match(folder, WEIGHT_PATTERNS)
 
     @classmethod
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:

@@ -1,0 +1,57 @@
+"""The model manager's state as the ``/models/status`` contract."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus
+from ai.runtime.model_state import ModelRecord, ModelState
+
+if TYPE_CHECKING:
+    from ai.runtime.manager import ModelManager
+
+
+def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
+    info = ModelInfo.model_validate(record.spec.describe())
+    return ModelStatus(
+        **info.model_dump(),
+        name=record.name,
+        state=record.state.value,
+        loaded=record.state is ModelState.LOADED,
+        priority=record.priority.name,
+        vram_mb=round(record.accounted_mb, 1),
+        estimated_mb=record.spec.estimated_mb,
+        measured_mb=None if record.measured_mb is None else round(record.measured_mb, 1),
+        memory_measure=memory_measure,
+        last_used=record.last_used_at,
+        load_count=record.load_count,
+        leases=record.leases,
+        keep_alive_s=record.spec.keep_alive_s,
+        backend=getattr(record.handle, "backend", None) if record.handle is not None else None,
+        error=record.error,
+        freed_mb=None if record.freed_mb is None else round(record.freed_mb, 1),
+    )
+
+
+def describe_manager(manager: ModelManager) -> ManagerStatus:
+    used = manager.used_mb
+    budget = manager.budget_mb
+    records = list(manager.records.values())
+    return ManagerStatus(
+        device=manager.device.torch_device,
+        memory_measure=manager.meter.kind,
+        vram_budget_mb=round(budget, 1),
+        vram_used_mb=round(used, 1),
+        vram_available_mb=round(max(0.0, budget - used), 1),
+        vram_utilization_percent=round(100.0 * used / budget, 1) if budget else 0.0,
+        loaded_models=[
+            LoadedModel(
+                name=r.name, vram_mb=round(r.accounted_mb, 1), priority=r.priority.name, last_used=r.last_used_at
+            )
+            for r in records
+            if r.state is ModelState.LOADED
+        ],
+        registered_models=[describe_model(r, manager.meter.kind) for r in records],
+        pending_loads=[r.name for r in records if r.state is ModelState.LOADING],
+        preload=manager.preload_status,
+    )
