@@ -211,6 +211,11 @@ def check(services: list[Service]) -> None:
         raise RuntimeError(f"the check detection was not enriched in full: {body['errors']}")
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    """Treat SIGTERM like Ctrl+C, so the children are stopped on the way out."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ai.launch", description=__doc__)
     parser.add_argument("--env-file", default=str(ROOT / ".env"))
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_demo:
         ensure_demo_weights(Path(env["AI_MODELS_PATH"]))
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         for service in services:
             start(service, env)

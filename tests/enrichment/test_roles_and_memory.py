@@ -178,3 +178,19 @@ def test_status_names_the_backend_of_each_loaded_model(light_url: str) -> None:
     assert "enrichment_light_inference_latency_seconds_bucket" in metrics
     assert "enrichment_light_gpu_memory_used_gb" in metrics
     assert 'enrichment_light_model_loaded{model="pose_estimator"} 1.0' in metrics
+
+
+def test_per_model_path_variable_overrides_the_model_zoo(demo_models: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "osnet-x0-25"
+    shutil.copytree(demo_models / "model-zoo" / "person_reid", elsewhere)
+    empty = tmp_path / "no-zoo"
+    monkeypatch.setenv("REID_MODEL_PATH", str(next(elsewhere.glob("*.pth"))))
+    monkeypatch.setenv("PET_MODEL_PATH", str(tmp_path / "missing-folder"))
+    with enrichment_server("light", empty) as light:
+        reid = httpx.post(f"{light.url}/person-reid", json=PERSON, timeout=120)
+        pet = httpx.post(f"{light.url}/pet-classify", json=PERSON, timeout=30)
+        models = {m["name"]: m for m in httpx.get(f"{light.url}/models/status").json()["registered_models"]}
+    assert reid.status_code == 200, "REID_MODEL_PATH was used although the model zoo is empty"
+    assert models["person_reid"]["path"].startswith(str(elsewhere))
+    assert pet.status_code == 503 and "PET_MODEL_PATH" in pet.json()["error"]["message"]
