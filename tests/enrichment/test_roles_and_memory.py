@@ -180,8 +180,9 @@ def test_status_names_the_backend_of_each_loaded_model(light_url: str) -> None:
     assert 'enrichment_light_model_loaded{model="pose_estimator"} 1.0' in metrics
 
 
-def test_per_model_path_variable_overrides_the_model_zoo(demo_models: Path, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_per_model_path_variable_overrides_the_model_zoo(
+    demo_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     elsewhere = tmp_path / "osnet-x0-25"
     shutil.copytree(demo_models / "model-zoo" / "person_reid", elsewhere)
     empty = tmp_path / "no-zoo"
