@@ -9,22 +9,17 @@ import sys
 from pathlib import Path
 
 from ai.launch import read_env_file
+from tests.support.server import free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_launcher_writes_demo_weights_starts_both_roles_and_answers(tmp_path: Path) -> None:
+def test_launcher_writes_demo_weights_starts_the_fleet_and_enriches_a_detection(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "AI_MODELS_PATH": str(tmp_path / "models"),
         "CACHE_DIR": str(tmp_path / "cache"),
-        "ENRICHMENT_LIGHT_PORT": str(_free_port()),
-        "ENRICHMENT_HEAVY_PORT": str(_free_port()),
-        "BACKEND_PORT": str(_free_port()),
+        "ENRICHMENT_LIGHT_PORT": str(free_port()),
+        "ENRICHMENT_HEAVY_PORT": str(free_port()),
+        "BACKEND_PORT": str(free_port()),
         "DATA_DIR": str(tmp_path / "backend"),
     }
     result = subprocess.run(
@@ -50,8 +45,8 @@ def test_launcher_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> No
         env = {
             **os.environ,
             "ENRICHMENT_LIGHT_PORT": str(busy.getsockname()[1]),
-            "ENRICHMENT_HEAVY_PORT": str(_free_port()),
-            "BACKEND_PORT": str(_free_port()),
+            "ENRICHMENT_HEAVY_PORT": str(free_port()),
+            "BACKEND_PORT": str(free_port()),
             "AI_MODELS_PATH": str(tmp_path),
         }
         result = subprocess.run(

@@ -87,10 +87,6 @@ class XYWH(BaseModel):
     width: float
     height: float
 
-    @classmethod
-    def from_box(cls, box: Box) -> XYWH:
-        return cls(x=box.x1, y=box.y1, width=box.width, height=box.height)
-
 
 class ImageRequest(BaseModel):
     """One image, base64 in ``image`` or ``image_base64``, optionally cropped by ``bbox``."""

@@ -66,8 +66,3 @@ class ManagerStatus(BaseModel):
     registered_models: list[ModelStatus]
     pending_loads: list[str]
     preload: PreloadStatus
-
-
-class UnloadResult(BaseModel):
-    model: ModelStatus
-    freed_mb: float | None = None

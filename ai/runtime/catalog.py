@@ -56,9 +56,6 @@ class CatalogEntry(BaseModel):
     def source_ref(self) -> str:
         return self.source.split(":", 1)[1]
 
-    def triggered_by(self, label: str) -> bool:
-        return "*" in self.triggers or label in self.triggers
-
 
 def parse_catalog(text: str) -> dict[str, CatalogEntry]:
     data = tomllib.loads(text)

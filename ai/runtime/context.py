@@ -15,10 +15,6 @@ class RequestInfo:
 _current: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar("request_info", default=None)
 
 
-def current_request() -> RequestInfo | None:
-    return _current.get()
-
-
 def current_request_id() -> str | None:
     info = _current.get()
     return info.request_id if info else None

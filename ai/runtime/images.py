@@ -129,12 +129,6 @@ def clamp_box(size: tuple[int, int], box: Box, limits: ImageLimits, field: str =
     return Box(float(x1), float(y1), float(x2), float(y2))
 
 
-def crop_to_box(image: Image.Image, box: Box, limits: ImageLimits, field: str = "bbox") -> Image.Image:
-    """Crop to ``box`` clamped to the image."""
-    clamped = clamp_box(image.size, box, limits, field)
-    return image.crop((int(clamped.x1), int(clamped.y1), int(clamped.x2), int(clamped.y2)))
-
-
 def _unsupported(field: str) -> ServiceError:
     return ServiceError(
         ErrorCode.UNSUPPORTED_MEDIA_TYPE,

@@ -460,10 +460,7 @@ class ModelManager:
 
     async def _expire(self, record: ModelRecord) -> None:
         async with self._memory_lock:
-            keep_alive = record.spec.keep_alive_s
-            if record.state is not ModelState.LOADED or record.leases > 0 or keep_alive < 0:
-                return
-            if record.idle_seconds(time.monotonic()) >= keep_alive:
+            if record.expired(time.monotonic()):  # checked again under the lock
                 await self._unload_locked(record, reason="idle")
 
     async def _keep_alive_loop(self) -> None:
@@ -472,15 +469,8 @@ class ModelManager:
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
-            for record in list(self.records.values()):
-                keep_alive = record.spec.keep_alive_s
-                if (
-                    record.state is ModelState.LOADED
-                    and record.leases == 0
-                    and keep_alive >= 0
-                    and record.idle_seconds(now) >= keep_alive
-                ):
-                    await self._expire(record)
+            for record in [r for r in self.records.values() if r.expired(now)]:
+                await self._expire(record)
 
     # ----- helpers ---------------------------------------------------------------------
 

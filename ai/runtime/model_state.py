@@ -102,6 +102,16 @@ class ModelRecord:
     def holds_memory(self) -> bool:
         return self.state is ModelState.LOADED or self.unloading
 
+    def expired(self, now: float) -> bool:
+        """Loaded, unleased and idle for its keep-alive (pinned models never expire)."""
+        keep_alive = self.spec.keep_alive_s
+        return (
+            self.state is ModelState.LOADED
+            and self.leases == 0
+            and keep_alive >= 0
+            and self.idle_seconds(now) >= keep_alive
+        )
+
     def idle_seconds(self, now: float) -> float:
         return now - self.last_used if self.last_used is not None else float("inf")
 

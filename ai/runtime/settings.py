@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ai.runtime.images import ImageLimits
@@ -116,8 +116,3 @@ class RuntimeSettings(ServiceSettings):
         if catalog_default is not None:
             return catalog_default
         return self.keep_alive_s
-
-
-def preload_alias(*names: str) -> AliasChoices:
-    """Alias list for a service's preload variable (service-specific name first)."""
-    return AliasChoices(*names, "PRELOAD_MODELS")

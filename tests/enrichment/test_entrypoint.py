@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.server import free_port
 
 
 @pytest.mark.parametrize("role", ["light", "heavy"])
 def test_module_entrypoint_serves_health_in_each_role(role: str, demo_models: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ENRICHMENT_ROLE": role,

@@ -7,7 +7,6 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
@@ -109,6 +108,3 @@ def always(error: Callable[[], BaseException]) -> Callable[[int], BaseException 
 
 def first(n_calls: int, error: Callable[[], BaseException]) -> Callable[[int], BaseException | None]:
     return lambda n: error() if n <= n_calls else None
-
-
-Anything = Any

@@ -87,8 +87,3 @@ def _discover() -> None:
 def get_family(name: str) -> type[ModelAdapter] | None:
     _discover()
     return _REGISTRY.get(name)
-
-
-def family_names() -> list[str]:
-    _discover()
-    return sorted(_REGISTRY)
