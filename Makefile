@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench clean
+.PHONY: venv run test lint demo-weights bench bench-threads clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ demo-weights: venv
 
 bench: venv
 	$(PY) -m benchmarks.enrichment_http_overhead
+
+bench-threads: venv
+	$(PY) -m benchmarks.torch_threads
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -48,6 +48,7 @@ from ai.runtime.device import select_device
 from ai.runtime.families import ModelAdapter, get_family
 from ai.runtime.model_env import model_env
 from ai.runtime.resolve import resolve_weights
+from ai.runtime.threads import configure_torch_threads
 
 TARGET = 1.15
 PHOTO = Path(__file__).resolve().parent.parent / "docs" / "sample.jpg"
@@ -137,7 +138,18 @@ def in_process_calls(root: Path, settings: EnrichmentSettings, data: bytes) -> d
     }
 
 
-def start_service(root: Path, port: int) -> subprocess.Popen[bytes]:
+def request_bodies(data: bytes) -> dict[str, dict[str, Any]]:
+    """The JSON body each light endpoint gets: the photo in base64 and the person box."""
+    body = {"image": base64.b64encode(data).decode(), "bbox": BOX}
+    bodies = {
+        endpoint: body
+        for endpoint in ("/pose-analyze", "/threat-detect", "/person-reid", "/pet-classify", "/depth-estimate")
+    }
+    bodies["/object-distance"] = {**body, "method": "median"}
+    return bodies
+
+
+def start_service(root: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ENRICHMENT_ROLE": "light",
@@ -145,6 +157,7 @@ def start_service(root: Path, port: int) -> subprocess.Popen[bytes]:
         "HOST": "127.0.0.1",
         "AI_MODELS_PATH": str(root),
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     process = subprocess.Popen([sys.executable, "-m", "ai.enrichment"], env=env)
     deadline = time.monotonic() + 120
@@ -167,13 +180,11 @@ def main() -> int:
     root = models_root()
     settings = EnrichmentSettings(ENRICHMENT_ROLE="light", AI_MODELS_PATH=str(root))
     data = PHOTO.read_bytes()
-    body = {"image": base64.b64encode(data).decode(), "bbox": BOX}
-    bodies = {
-        endpoint: body
-        for endpoint in ("/pose-analyze", "/threat-detect", "/person-reid", "/pet-classify", "/depth-estimate")
-    }
-    bodies["/object-distance"] = {**body, "method": "median"}
+    bodies = request_bodies(data)
     local = in_process_calls(root, settings, data)
+    # The same threads per torch call as the service (after the loads, which may change
+    # it), so the ratio is HTTP alone.
+    configure_torch_threads(settings.torch_threads, settings.inference_workers)
     port = free_port()
     service = start_service(root, port)
     rows = []

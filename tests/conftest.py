@@ -12,4 +12,3 @@ os.environ.setdefault("YOLO_CONFIG_DIR", str(_ROOT / "ultralytics"))
 os.environ["HF_HOME"] = str(_ROOT / "hf")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["AI_MODELS_PATH"] = str(_ROOT / "empty-models")
-os.environ.setdefault("OMP_NUM_THREADS", "2")

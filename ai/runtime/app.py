@@ -16,6 +16,7 @@ from ai.runtime.metrics import RequestMetrics
 from ai.runtime.middleware import RequestContextMiddleware
 from ai.runtime.routes import router as standard_router
 from ai.runtime.service import ServiceRuntime
+from ai.runtime.threads import configure_torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         preload = runtime.settings.preload_models
+        configure_torch_threads(runtime.settings.torch_threads, runtime.settings.inference_workers)
         logger.info(
             "%s on %s, budget %.0f MB, preload %s",
             runtime.settings.service_name,

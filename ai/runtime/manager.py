@@ -26,6 +26,7 @@ from ai.runtime.executor import BoundedExecutor
 from ai.runtime.manager_status import describe_manager, describe_model
 from ai.runtime.metrics import ServiceMetrics
 from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState
+from ai.runtime.threads import reassert_torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -380,7 +381,10 @@ class ModelManager:
         release_memory(self.device)
         with returnable_allocations(self.device):
             before = self.meter.read_mb()
-            handle = spec.load()
+            try:
+                handle = spec.load()
+            finally:
+                reassert_torch_threads()
             return handle, max(0.0, self.meter.read_mb() - before)
 
     # ----- memory ------------------------------------------------------------------
@@ -479,6 +483,7 @@ class ModelManager:
         try:
             return fn(handle, *args)
         finally:
+            reassert_torch_threads()  # Ultralytics resets it on its first predict
             if self.metrics:
                 self.metrics.model_inference_seconds.labels(model=name).observe(time.perf_counter() - started)
 

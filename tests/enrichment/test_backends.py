@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,9 @@ from ai.runtime.catalog import load_catalog
 from ai.runtime.device import DeviceInfo
 from ai.runtime.families import get_family
 from ai.runtime.resolve import resolve_weights
-from tests.support.photos import bus_image
+from tests.enrichment.conftest import enrichment_server
+from tests.support.photos import BUS_PERSON_BOX, bus_b64, bus_image
+from tests.support.torch_models import kept_torch_threads, torch_threads_on_fresh_thread
 
 CPU = DeviceInfo("cpu", None, "cpu", "cpu")
 GPU = DeviceInfo("cuda", 0, "test gpu", "cuda")
@@ -86,3 +89,12 @@ def test_onnxruntime_and_pytorch_outputs_agree(name: str, demo_models: Path, tmp
     if name == "pose_estimator":
         keypoints = slice(4 + len(adapter.model.names), None)
         assert np.abs(torch_out[:, keypoints] - onnx_out[:, keypoints]).max() < 0.05
+
+
+def test_a_pose_call_leaves_the_services_torch_thread_count(demo_models: Path) -> None:
+    """Ultralytics sets min(8, CPUs - 1) threads when it selects the CPU; 9 can never
+    be its choice, so a count left at anything else means the service lost its own."""
+    with kept_torch_threads(), enrichment_server("light", demo_models, TORCH_THREADS=9) as server:
+        body = {"image": bus_b64(), "bbox": BUS_PERSON_BOX}
+        assert httpx.post(f"{server.url}/pose-analyze", json=body, timeout=120).status_code == 200
+        assert torch_threads_on_fresh_thread() == 9

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
 
+from ai.runtime import threads
 from ai.runtime.model_state import ModelSpec, Priority
 
 MB = 1024 * 1024
@@ -108,3 +110,23 @@ def always(error: Callable[[], BaseException]) -> Callable[[int], BaseException 
 
 def first(n_calls: int, error: Callable[[], BaseException]) -> Callable[[int], BaseException | None]:
     return lambda n: error() if n <= n_calls else None
+
+
+def torch_threads_on_fresh_thread() -> int:
+    """The torch thread count a thread starting work now gets (the process default)."""
+    seen: list[int] = []
+    worker = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    worker.start()
+    worker.join()
+    return seen[0]
+
+
+@contextlib.contextmanager
+def kept_torch_threads() -> Iterator[None]:
+    """Put the process's torch thread choice back after a test that changes it."""
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        threads._chosen = None
+        torch.set_num_threads(before)
