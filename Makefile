@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench bench-threads clean
+.PHONY: venv run test lint demo-weights bench bench-threads bench-spinning clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,10 @@ bench: venv
 	$(PY) -m benchmarks.enrichment_http_overhead
 
 bench-threads: venv
-	$(PY) -m benchmarks.torch_threads
+	$(PY) -m benchmarks.service_settings
+
+bench-spinning: venv
+	$(PY) -m benchmarks.service_settings --b ONNXRUNTIME_SPINNING=true
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

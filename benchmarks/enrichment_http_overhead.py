@@ -8,6 +8,9 @@ endpoint measures, interleaved in one run on the same images:
 * HTTP: the full request over loopback (base64, JSON, validation, the model manager,
   the inference thread, the response).
 
+Each timed call starts after a short idle pause (``--settle``), so neither path pays
+for threads the other left spinning.
+
 Prints p50/p95 of each and the ratio HTTP/in-process. Target on CPU: p50 <= 1.15x.
 Run: ``make bench`` or ``python -m benchmarks.enrichment_http_overhead [--rounds N]``.
 Uses the weights under AI_MODELS_PATH, writing demo weights to a temporary folder when
@@ -51,6 +54,10 @@ from ai.runtime.resolve import resolve_weights
 from ai.runtime.threads import configure_torch_threads
 
 TARGET = 1.15
+# ONNX Runtime's pool keeps spinning for tens of milliseconds after a run: without a
+# pause, the path timed next shares the CPUs with it (on 2 CPUs pose took 95 ms
+# instead of 65 on both paths, which flattered the ratio).
+SETTLE_S = 0.1
 PHOTO = Path(__file__).resolve().parent.parent / "docs" / "sample.jpg"
 BOX = [50, 200, 300, 900]
 LIGHT = ("threat_detector", "pose_estimator", "person_reid", "pet_classifier", "depth_estimator")
@@ -87,7 +94,9 @@ def load_adapter(name: str, root: Path, settings: EnrichmentSettings) -> ModelAd
     assert found.path is not None, found.message
     family = get_family(entry.family)
     assert family is not None
-    options = AdapterOptions(settings.cache_dir, settings.trt_cache, env.backend, env.use_tensorrt)
+    options = AdapterOptions(
+        settings.cache_dir, settings.trt_cache, env.backend, env.use_tensorrt, settings.onnxruntime_spinning
+    )
     adapter = family(entry, found.path, select_device(settings.device), options)
     family.prepare(adapter.device)
     adapter.load()
@@ -175,6 +184,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=30, help="measured calls per endpoint and path")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--settle", type=float, default=SETTLE_S, help="idle seconds before each timed call")
     args = parser.parse_args()
 
     root = models_root()
@@ -201,6 +211,7 @@ def main() -> int:
                 timings: dict[str, list[float]] = {"local": [], "http": []}
                 for _ in range(args.rounds):  # interleaved, so drift hits both alike
                     for label, fn in (("local", call), ("http", over_http)):
+                        time.sleep(args.settle)
                         started = time.perf_counter()
                         fn()
                         timings[label].append((time.perf_counter() - started) * 1000.0)

@@ -32,6 +32,7 @@ class AdapterOptions:
     tensorrt_cache_dir: Path
     backend: str = "auto"
     use_tensorrt: bool = True
+    onnxruntime_spinning: bool = False  # idle pool threads busy-wait after a run
 
 
 def has_module(name: str) -> bool:

@@ -45,6 +45,7 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
         tensorrt_cache_dir=trt_cache,
         backend=env.backend,
         use_tensorrt=env.use_tensorrt,
+        onnxruntime_spinning=settings.onnxruntime_spinning,
     )
     resolver = CachedResolver(lambda: resolve_weights(entry, settings.ai_models_path, settings.hf_home, env.model_path))
 

@@ -86,6 +86,7 @@ class RuntimeSettings(ServiceSettings):
     inference_workers: int = Field(2, validation_alias="INFERENCE_WORKERS", ge=1)
     max_queued_requests: int = Field(64, validation_alias="MAX_QUEUED_REQUESTS", ge=1)
     torch_threads: int = Field(0, validation_alias="TORCH_THREADS", ge=0)  # 0: fit the CPUs (ai/runtime/threads.py)
+    onnxruntime_spinning: bool = Field(False, validation_alias="ONNXRUNTIME_SPINNING")
 
     @field_validator("preload_models", mode="before")
     @classmethod

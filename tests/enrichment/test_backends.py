@@ -98,3 +98,21 @@ def test_a_pose_call_leaves_the_services_torch_thread_count(demo_models: Path) -
         body = {"image": bus_b64(), "bbox": BUS_PERSON_BOX}
         assert httpx.post(f"{server.url}/pose-analyze", json=body, timeout=120).status_code == 200
         assert torch_threads_on_fresh_thread() == 9
+
+
+@pytest.mark.parametrize("spinning", [False, True])
+def test_onnxruntime_pool_spins_only_when_asked(spinning: bool, demo_models: Path, tmp_path: Path) -> None:
+    """Off by default: idle pool threads must not busy-wait on CPU the other models need."""
+    entry = load_catalog()["pose_estimator"]
+    weights = resolve_weights(entry, demo_models).path
+    assert weights is not None
+    options = AdapterOptions(tmp_path, tmp_path / "trt", backend="onnxruntime", onnxruntime_spinning=spinning)
+    adapter = get_family(entry.family)(entry, weights, CPU, options)
+    adapter.load()
+    options_in_use = adapter.model.predictor.model.backend.session.get_session_options()
+    try:
+        allowed = options_in_use.get_session_config_entry("session.intra_op.allow_spinning")
+    except RuntimeError:  # not set: ONNX Runtime's default, spinning
+        allowed = "1"
+    assert allowed == ("1" if spinning else "0")
+    assert adapter.predict([bus_image()], conf=0.25) is not None, "the reopened session runs"
