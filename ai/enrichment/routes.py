@@ -3,6 +3,7 @@ answers 409 ``MODEL_NOT_HOSTED`` naming the variable that moves it)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -111,8 +112,9 @@ async def depth_estimate(request: Request, service: EnrichmentService = Depends(
     _body, decoded = await _read(request, service, "depth_estimator")
     depth, ms = await service.run("depth_estimator", estimate_depth, decoded.image)
     values = depth.values
+    png = await asyncio.to_thread(depth_png_base64, values)  # ~13 ms for a person crop: not on the event loop
     return DepthResponse(
-        depth_map_base64=depth_png_base64(values),
+        depth_map_base64=png,
         min_depth=round(float(values.min()), 4),
         max_depth=round(float(values.max()), 4),
         mean_depth=round(float(values.mean()), 4),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import math
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
 from ai.contracts.enrichment import COCO_KEYPOINT_NAMES
+from ai.enrichment import routes
+from ai.enrichment.distance import depth_png_base64
 from tests.support.images import b64, png_bytes
 from tests.support.photos import BUS_PERSON_BOX, bus_b64
 
@@ -90,6 +94,23 @@ def test_depth_estimate_is_a_png_of_the_crop_size(client: httpx.Client) -> None:
     assert png.format == "PNG" and png.size == (width, height)
     assert (body["width"], body["height"]) == (width, height)
     assert body["min_depth"] <= body["mean_depth"] <= body["max_depth"]
+
+
+def test_depth_png_is_encoded_off_the_event_loop(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding a crop's depth PNG takes ~13 ms: on the loop it would stall every request."""
+    where: list[str] = []
+
+    def recording(values: np.ndarray) -> str:
+        try:
+            asyncio.get_running_loop()
+            where.append("event loop")
+        except RuntimeError:
+            where.append("worker thread")
+        return depth_png_base64(values)
+
+    monkeypatch.setattr(routes, "depth_png_base64", recording)
+    assert client.post("/depth-estimate", json=person_request()).status_code == 200
+    assert where == ["worker thread"]
 
 
 @pytest.mark.parametrize("method", ["center", "mean", "median", "min"])
