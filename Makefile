@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench bench-threads bench-spinning clean
+.PHONY: venv run test lint demo-weights bench bench-threads bench-spinning bench-allocator clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-threads: venv
 
 bench-spinning: venv
 	$(PY) -m benchmarks.service_settings --b ONNXRUNTIME_SPINNING=true
+
+bench-allocator: venv
+	$(PY) -m benchmarks.allocator_thresholds
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
