@@ -88,7 +88,7 @@ class UltralyticsAdapter(ModelAdapter):
         # Ultralytics builds its predictor (and the ONNX Runtime session or TensorRT
         # context) on the first call: do it now, inside the load and its memory reading.
         self.predict([Image.new("RGB", (self.imgsz, self.imgsz))], conf=0.5)
-        if backend == "onnxruntime" and not self.options.onnxruntime_spinning:
+        if backend == "onnxruntime" and not self.device.is_cuda and not self.options.onnxruntime_spinning:
             self._stop_onnxruntime_spinning(path)
         logger.info("%s runs on %s (%s)", self.entry.name, backend, reason)
 
@@ -99,7 +99,8 @@ class UltralyticsAdapter(ModelAdapter):
         other models and services on the machine for no work: on 2 CPUs a pose call
         used ~145 ms of CPU for ~100 ms of work, and pose next to re-ID managed half the
         pose calls per second. Without spinning one call is ~5% slower when alone.
-        Ultralytics takes no session options, so the session it opened is replaced.
+        Ultralytics takes no session options, so the session it opened is replaced
+        (on the CPU only: a CUDA session's provider options are Ultralytics' own).
         """
         import onnxruntime
 
