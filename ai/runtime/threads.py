@@ -26,25 +26,38 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1: cpu.cfs_quota_us (-1: none), cpu.cfs_period_us
 
 _chosen: int | None = None
 
 
-def usable_cpus(cgroup_cpu_max: Path = CGROUP_CPU_MAX) -> int:
-    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota
+def usable_cpus(cgroup_cpu_max: Path = CGROUP_CPU_MAX, cgroup_v1_cpu: Path = CGROUP_V1_CPU) -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota
     (``docker run --cpus`` and Kubernetes limits set a quota, not an affinity)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup_cpu_max, cgroup_v1_cpu)
+    if quota is not None:
+        cpus = min(cpus, max(1, int(quota)))
+    return max(1, cpus)
+
+
+def _cgroup_quota(cpu_max: Path, v1_cpu: Path) -> float | None:
+    """The CPU quota in CPUs, or None when there is none (or it cannot be read)."""
     try:
-        quota, period = cgroup_cpu_max.read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, int(quota) // int(period)))
+        quota, period = cpu_max.read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         pass
-    return max(1, cpus)
+    try:
+        quota_us = int((v1_cpu / "cpu.cfs_quota_us").read_text())
+        period_us = int((v1_cpu / "cpu.cfs_period_us").read_text())
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
 
 
 def intra_op_threads(requested: int, inference_workers: int, cpus: int) -> int:

@@ -41,16 +41,27 @@ def test_auto_threads_share_the_cpus_among_workers_and_the_loader(
 
 
 def test_a_cgroup_cpu_quota_caps_the_usable_cpus(tmp_path: Path) -> None:
-    cpu_max = tmp_path / "cpu.max"
-    affinity = usable_cpus(tmp_path / "missing")
+    cpu_max, v1 = tmp_path / "cpu.max", tmp_path / "v1"
+    affinity = usable_cpus(tmp_path / "missing", tmp_path / "missing")
     cpu_max.write_text("max 100000\n")
-    assert usable_cpus(cpu_max) == affinity
+    assert usable_cpus(cpu_max, v1) == affinity
     cpu_max.write_text("150000 100000\n")  # --cpus 1.5
-    assert usable_cpus(cpu_max) == 1
+    assert usable_cpus(cpu_max, v1) == 1
     cpu_max.write_text(f"{(affinity + 4) * 100000} 100000\n")  # a quota above the affinity
-    assert usable_cpus(cpu_max) == affinity
+    assert usable_cpus(cpu_max, v1) == affinity
     cpu_max.write_text("garbage")
-    assert usable_cpus(cpu_max) == affinity
+    assert usable_cpus(cpu_max, v1) == affinity
+
+
+def test_a_cgroup_v1_quota_caps_the_usable_cpus_too(tmp_path: Path) -> None:
+    v1 = tmp_path / "cpu"
+    v1.mkdir()
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")  # no quota
+    affinity = usable_cpus(tmp_path / "no-v2", tmp_path / "missing")
+    assert usable_cpus(tmp_path / "no-v2", v1) == affinity
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")  # --cpus 1
+    assert usable_cpus(tmp_path / "no-v2", v1) == 1
 
 
 async def test_the_manager_restores_the_count_after_a_load_and_a_call_that_changed_it() -> None:
