@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 import sys
@@ -99,7 +100,9 @@ ALLOC_LOADING = (1 << 20, 128 << 10)
 ALLOC_SERVING = (32 << 20, 64 << 20)
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once (every load and unload asks for it)."""
     if not sys.platform.startswith("linux"):
         return None
     try:

@@ -89,5 +89,5 @@ def reassert_torch_threads() -> None:
     """Undo a library's change of the thread count; call it on the thread that ran the
     library (the count is per thread, and the default for threads yet to start)."""
     if _chosen is not None and torch.get_num_threads() != _chosen:
-        logger.debug("a model load set torch to %d thread(s); back to %d", torch.get_num_threads(), _chosen)
+        logger.debug("a library set torch to %d thread(s); back to %d", torch.get_num_threads(), _chosen)
         torch.set_num_threads(_chosen)
