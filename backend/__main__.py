@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import uvicorn
+import sys
 
+import uvicorn
+from pydantic import ValidationError
+
+from ai.runtime.errors import StartupError
 from ai.runtime.logs import configure_logging
 from backend.app import create_backend_app
 from backend.settings import BackendSettings
 
 
 def main() -> None:
-    settings = BackendSettings()
-    configure_logging(settings.log_level)
+    try:
+        settings = BackendSettings()
+        configure_logging(settings.log_level)
+        app = create_backend_app(settings)
+    except (StartupError, ValidationError) as exc:  # configuration: one message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     uvicorn.run(
-        create_backend_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
-from ai.runtime.app import apply_conventions
+from ai.runtime.conventions import apply_conventions
 from backend.api import enrich, model_zoo, service
 from backend.enrichment_client.client import EnrichmentClient
 from backend.metrics import BackendMetrics

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from ai.contracts.enrichment_catalog import enrichment_entries
 from ai.enrichment.settings import EnrichmentSettings
 from ai.runtime.catalog import load_catalog
 from ai.runtime.settings import RuntimeSettings
@@ -50,13 +51,11 @@ def source_variables() -> set[str]:
 def per_model_variables() -> set[str]:
     names: set[str] = set()
     for entry in load_catalog().values():
-        names |= {
-            entry.routing_variable,
-            entry.path_variable,
-            f"{entry.env_key}_BACKEND",
-            f"{entry.env_key}_USE_TENSORRT",
+        names |= {entry.path_variable} | {
+            f"{entry.env_key}_{suffix}"
+            for suffix in ("BACKEND", "USE_TENSORRT", "MAX_BATCH_SIZE", "MAX_QUEUE_DELAY_MS")
         }
-    return names
+    return names | {entry.routing_variable for entry in enrichment_entries().values()}
 
 
 def test_every_settings_variable_is_documented() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ai.contracts.images import XYWH, BBoxInput, ImageRequest
+
+MAX_DETECTIONS = 64
 
 COCO_KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
@@ -22,14 +24,10 @@ ThreatType = Literal["knife", "gun", "weapon", "none"]
 Severity = Literal["low", "medium", "high", "critical"]
 ProximityLabel = Literal["very_close", "close", "medium", "far"]
 DistanceMethod = Literal["center", "mean", "median", "min"]
-DetectionType = Literal["person", "vehicle", "animal", "object"]
 
 
 class Timed(BaseModel):
     inference_time_ms: float = Field(description="Time spent in the model(s), milliseconds")
-
-
-# ----- pose -----------------------------------------------------------------------------
 
 
 class Keypoint(BaseModel):
@@ -48,9 +46,6 @@ class PoseResult(BaseModel):
 
 class PoseResponse(PoseResult, Timed):
     pass
-
-
-# ----- threat ---------------------------------------------------------------------------
 
 
 class ThreatItem(BaseModel):
@@ -78,9 +73,6 @@ class ThreatDetectionResult(BaseModel):
     bbox: list[float] | None = Field(None, description="[x1, y1, x2, y2] in the submitted image")
 
 
-# ----- re-identification ----------------------------------------------------------------
-
-
 class ReidResponse(Timed):
     embedding: list[float] = Field(description="L2-normalised")
     embedding_dim: int
@@ -91,9 +83,6 @@ class PersonEmbeddingResult(BaseModel):
     embedding: list[float]
     embedding_dimension: int
     model: str
-
-
-# ----- pets -----------------------------------------------------------------------------
 
 
 class PetRequest(ImageRequest):
@@ -110,9 +99,6 @@ class PetResult(BaseModel):
 
 class PetResponse(PetResult, Timed):
     pass
-
-
-# ----- depth ----------------------------------------------------------------------------
 
 
 class DepthResponse(Timed):
@@ -139,9 +125,6 @@ class DistanceResult(BaseModel):
 
 class ObjectDistanceResponse(DistanceResult, Timed):
     pass
-
-
-# ----- heavy-role results (carried by the merged result) --------------------------------
 
 
 class VehicleResult(BaseModel):
@@ -182,9 +165,6 @@ class WeatherResult(BaseModel):
     confidence: float
 
 
-# ----- /enrich --------------------------------------------------------------------------
-
-
 class EnrichOptions(BaseModel):
     """Switches per enrichment; None means the model's default (on unless optional)."""
 
@@ -202,13 +182,54 @@ class EnrichOptions(BaseModel):
     action_recognition: bool | None = None
 
 
+class DetectionItem(BaseModel):
+    """One detection of a frame sent to ``/enrich``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detection_id: str | None = Field(None, max_length=200, description="Defaults to its index in `detections`")
+    detection_type: str = Field("object", description="person, vehicle, animal, object, or a detector label")
+    bbox: BBoxInput | None = Field(None, description="The detection in the frame; none = the whole frame")
+
+
 class EnrichRequest(ImageRequest):
+    """One detection (``bbox``, ``detection_type``, ``detection_id``), or a frame's
+    detections in ``detections``: then each model runs once over all their crops."""
+
     detection_type: str = Field(
         "object", description="person, vehicle, animal, object, or a detector label such as car or dog"
     )
     detection_id: str | None = None
+    detections: list[DetectionItem] | None = Field(
+        None, min_length=1, max_length=MAX_DETECTIONS, description="A frame's detections, enriched in one call"
+    )
     frames: list[str] | None = Field(None, max_length=32, description="Base64 frames for temporal models")
     options: EnrichOptions = Field(default_factory=EnrichOptions)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EnrichRequest:
+        if self.detections is None:
+            return self
+        single = {"bbox", "detection_type", "detection_id"} & self.model_fields_set
+        if single:
+            raise ValueError(
+                f"send a frame's `detections`, or one detection's bbox, detection_type and detection_id; "
+                f"not both (got {', '.join(sorted(single))} beside `detections`)"
+            )
+        ids = [item.detection_id or str(i) for i, item in enumerate(self.detections)]
+        duplicated = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicated:
+            raise ValueError(f"detection_id must be unique within a frame; repeated: {', '.join(duplicated)}")
+        return self
+
+    def items(self) -> list[DetectionItem]:
+        """The detections to enrich, with their ids filled in (one item in the single form)."""
+        if self.detections is None:
+            return [DetectionItem(detection_id=self.detection_id, detection_type=self.detection_type, bbox=self.bbox)]
+        return [
+            item if item.detection_id else item.model_copy(update={"detection_id": str(i)})
+            for i, item in enumerate(self.detections)
+        ]
 
 
 class ModelError(BaseModel):
@@ -217,7 +238,9 @@ class ModelError(BaseModel):
 
 
 class EnrichResponse(Timed):
-    """What one instance ran for one detection; null where a model did not run here."""
+    """What one instance ran for one detection; null where a model did not run here.
+    ``model_times_ms`` are the forward passes that served it; a pass shared by several
+    detections (or requests) counts whole for each of them."""
 
     detection_id: str | None = None
     detection_type: str
@@ -234,3 +257,10 @@ class EnrichResponse(Timed):
     errors: dict[str, ModelError] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict, description="Triggered models not run, and why")
     model_times_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class FrameEnrichResponse(Timed):
+    """What one instance ran for a frame's detections, one answer per detection in order."""
+
+    detections: list[EnrichResponse]
+    models_used: list[str] = Field(default_factory=list, description="Every model that ran for the frame")

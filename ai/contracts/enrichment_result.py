@@ -1,13 +1,15 @@
 """The merged result of one detection's enrichment across the light and heavy services,
-as the backend answers ``POST /api/enrich`` and hands to the risk pipeline."""
+as the backend answers ``POST /api/enrich`` (one detection) and ``POST /api/enrich/frame``
+(a frame's detections) and hands to the risk pipeline."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ai.contracts.enrichment import (
+    MAX_DETECTIONS,
     AgeClassificationResult,
     DistanceResult,
     EnrichOptions,
@@ -36,6 +38,34 @@ class DetectionEnrichRequest(BaseModel):
     options: EnrichOptions = Field(default_factory=EnrichOptions)
 
 
+class FrameDetection(BaseModel):
+    """One detection of a frame."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detection_id: str = Field(min_length=1, max_length=200)
+    detection_type: str = Field("object", description="person, vehicle, animal, object, or a detector label")
+    bbox: BBoxInput | None = Field(None, description="The detection in the frame; none = the whole frame")
+
+
+class FrameEnrichRequest(BaseModel):
+    """A frame's detections, enriched with one /enrich per service."""
+
+    image: str = Field(description="Base64 frame (a data: URL prefix is accepted)")
+    detections: list[FrameDetection] = Field(min_length=1, max_length=MAX_DETECTIONS)
+    frames: list[str] | None = Field(None, max_length=32)
+    options: EnrichOptions = Field(default_factory=EnrichOptions)
+
+    @field_validator("detections")
+    @classmethod
+    def _unique_ids(cls, detections: list[FrameDetection]) -> list[FrameDetection]:
+        ids = [d.detection_id for d in detections]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"detection_id must be unique within a frame; repeated: {', '.join(repeated)}")
+        return detections
+
+
 class ModelFailure(BaseModel):
     code: str
     message: str
@@ -49,6 +79,7 @@ class ServiceCall(BaseModel):
     ok: bool
     latency_ms: float
     models: list[str] = Field(description="The models routed to this service for this detection")
+    detections: int = Field(1, description="Detections of the frame sent in the same call")
     error: str | None = None
 
 
@@ -71,4 +102,9 @@ class EnrichmentResult(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict)
     services: dict[str, ServiceCall] = Field(default_factory=dict)
     context: str = Field("", description="Deterministic text block for the risk-analysis prompt")
+    inference_time_ms: float
+
+
+class FrameEnrichmentResult(BaseModel):
+    detections: list[EnrichmentResult] = Field(description="One merged result per detection, in request order")
     inference_time_ms: float

@@ -38,6 +38,8 @@ class ModelStatus(ModelInfo):
     backend: str | None = None
     error: str | None = None
     freed_mb: float | None = Field(None, description="Memory returned by the last unload")
+    max_batch_size: int = Field(1, description="Most inputs merged into one forward pass (1 = no batching)")
+    max_queue_delay_ms: float = Field(0.0, description="Longest an input waits for company while the model is busy")
 
 
 class LoadedModel(BaseModel):

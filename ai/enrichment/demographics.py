@@ -1,4 +1,4 @@
-"""Demographics: find the face in a person crop, then age and gender on the face."""
+"""Demographics for ``/enrich``: find the face in a person crop, then age and gender on it."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ from PIL import Image
 
 from ai.contracts.enrichment import AgeClassificationResult, GenderClassificationResult
 from ai.enrichment.demographics_rules import estimate_age, gender_from
-from ai.runtime.families.hf_image_classifier import HFImageClassifier
-from ai.runtime.families.ultralytics_base import UltralyticsAdapter
+from ai.runtime.families.tasks import Classification, DetectInput, Detection
 
 FACE_MARGIN = 0.15  # widen the face box a little: classifiers were trained on loose crops
 HEAD_FRACTION = 0.35  # without a face detector, the top of a person crop is the head
 
 
-def find_face(model: UltralyticsAdapter, image: Image.Image, confidence: float) -> Image.Image | None:
-    faces = model.predict([image], conf=confidence, max_det=1)[0]
+def face_input(person: Image.Image, confidence: float) -> DetectInput:
+    return DetectInput(person, confidence, 1)
+
+
+def face_crop(person: Image.Image, faces: list[Detection]) -> Image.Image | None:
+    """The most confident face, widened by a margin; None when there is none."""
     if not faces:
         return None
     box = faces[0].box
@@ -22,23 +25,21 @@ def find_face(model: UltralyticsAdapter, image: Image.Image, confidence: float) 
     region = (
         max(0, int(box.x1 - dx)),
         max(0, int(box.y1 - dy)),
-        min(image.width, round(box.x2 + dx)),
-        min(image.height, round(box.y2 + dy)),
+        min(person.width, round(box.x2 + dx)),
+        min(person.height, round(box.y2 + dy)),
     )
-    return image.crop(region)
+    return person.crop(region)
 
 
-def head_region(image: Image.Image) -> Image.Image:
-    return image.crop((0, 0, image.width, max(1, round(image.height * HEAD_FRACTION))))
+def head_region(person: Image.Image) -> Image.Image:
+    return person.crop((0, 0, person.width, max(1, round(person.height * HEAD_FRACTION))))
 
 
-def classify_age(model: HFImageClassifier, face: Image.Image) -> AgeClassificationResult:
-    probabilities = model.probabilities([face])[0].tolist()
-    bracket, confidence, age = estimate_age(model.labels, probabilities)
+def age_result(classification: Classification) -> AgeClassificationResult:
+    bracket, confidence, age = estimate_age(classification.labels, classification.probabilities)
     return AgeClassificationResult(age_range=bracket, confidence=round(confidence, 4), raw_prediction=age)
 
 
-def classify_gender(model: HFImageClassifier, face: Image.Image, min_confidence: float) -> GenderClassificationResult:
-    probabilities = model.probabilities([face])[0].tolist()
-    gender, confidence = gender_from(model.labels, probabilities, min_confidence)
+def gender_result(classification: Classification, min_confidence: float) -> GenderClassificationResult:
+    gender, confidence = gender_from(classification.labels, classification.probabilities, min_confidence)
     return GenderClassificationResult(gender=gender, confidence=confidence)  # type: ignore[arg-type]

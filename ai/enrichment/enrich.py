@@ -1,5 +1,6 @@
-"""``/enrich``: run every hosted model that one detection triggers, concurrently; a
-model that fails is reported in ``errors`` and the others still answer."""
+"""``POST /enrich``: every hosted model that a frame's detections trigger, each model run
+once over all the crops it is triggered for. A model that fails is reported in the
+``errors`` of the detections it failed for; the others still answer."""
 
 from __future__ import annotations
 
@@ -8,173 +9,270 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import Request
 from PIL import Image
 
-from ai.contracts.enrichment import DemographicsResult, EnrichOptions, EnrichRequest, EnrichResponse, ModelError
+from ai.contracts.enrichment import (
+    DemographicsResult,
+    DetectionItem,
+    EnrichRequest,
+    EnrichResponse,
+    FrameEnrichResponse,
+    ModelError,
+)
+from ai.contracts.enrichment_catalog import EnrichmentEntry, enrichment_entries
+from ai.contracts.enrichment_endpoints import ENRICH
+from ai.contracts.enrichment_plan import ENRICHMENTS, planned_models
 from ai.contracts.images import Box
-from ai.enrichment.demographics import classify_age, classify_gender, find_face, head_region
+from ai.enrichment.demographics import age_result, face_crop, face_input, gender_result, head_region
 from ai.enrichment.depth import object_distance
-from ai.enrichment.pet import classify_pet
-from ai.enrichment.pose import analyze_pose
-from ai.enrichment.reid import embed_person
-from ai.enrichment.scene import classify_violence, classify_weather
-from ai.enrichment.service import EnrichmentService
-from ai.enrichment.threat import detect_threats, summarize_threats
-from ai.enrichment.vehicle import classify_vehicle
+from ai.enrichment.pet import pet_result
+from ai.enrichment.pose import pose_input, pose_result
+from ai.enrichment.reid import embedding_list
+from ai.enrichment.scene import violence_result, weather_result
+from ai.enrichment.settings import EnrichmentSettings
+from ai.enrichment.threat import summarize_threats, threat_input, threat_items
+from ai.enrichment.vehicle import vehicle_result
+from ai.runtime.batcher import Inference
+from ai.runtime.declarations import Call, CompositeEndpoint
 from ai.runtime.errors import ErrorCode, ServiceError
-from ai.runtime.image_request import image_source, load_image, parse_body, read_payload
-from ai.runtime.triggers import ENRICHMENTS, planned_models
+from ai.runtime.families.tasks import Task
+from ai.runtime.images import clamp_box
+from ai.runtime.service import ServiceRuntime
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One detection as the models see it: the crop, where it sits, the whole frame."""
-
-    frame: Image.Image
-    crop: Image.Image
-    box: Box
-    options: EnrichOptions
-
-    @property
-    def offset(self) -> tuple[float, float]:
-        """Where the crop sits in the frame (to report coordinates in the frame)."""
-        return self.box.x1, self.box.y1
 
 
 @dataclass
-class Outcome:
-    """What the enrichments of one detection produced, model by model."""
+class Target:
+    """One detection as the models see it: its crop, where it sits, what it triggers,
+    and what its enrichments produced, model by model."""
 
+    item: DetectionItem
+    crop: Image.Image
+    box: Box
+    wants: set[str]
     fields: dict[str, Any] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
     errors: dict[str, ModelError] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
-
-async def call(service: EnrichmentService, out: Outcome, model: str, fn: Callable[..., T], *args: Any) -> T | None:
-    """Run one model; a failure is recorded against the model, not raised."""
-    try:
-        result, ms = await service.run(model, fn, *args)
-    except ServiceError as exc:
-        out.errors[model] = ModelError(code=exc.code.value, message=exc.message)
-        return None
-    except Exception as exc:
-        logger.error("enrichment %s failed", model, exc_info=exc)
-        out.errors[model] = ModelError(
-            code=ErrorCode.INFERENCE_FAILED.value, message=f"{model} failed: {type(exc).__name__}: {exc}"
-        )
-        return None
-    out.used[model] = ms
-    return result
+    @property
+    def offset(self) -> tuple[float, float]:
+        return self.box.x1, self.box.y1
 
 
-async def _demographics(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-    """Face first (when a face detector is hosted here), then age and gender on it."""
-    s = service.settings
-    if "face_detector" in service.hosted:
-        face = await call(service, out, "face_detector", find_face, d.crop, s.face_confidence)
-        if face is None:
-            if "face_detector" not in out.errors:
-                for name in ("age_classifier", "gender_classifier"):
-                    if name in service.hosted:
-                        out.skipped[name] = "no face visible in the person crop"
-            return
-    else:
-        face = head_region(d.crop)
-    jobs: list[Awaitable[Any]] = []
-    if "age_classifier" in service.hosted:
-        jobs.append(call(service, out, "age_classifier", classify_age, face))
-    if "gender_classifier" in service.hosted:
-        jobs.append(call(service, out, "gender_classifier", classify_gender, face, s.gender_confidence))
-    results = await asyncio.gather(*jobs)
-    age = next((r for r in results if r is not None and hasattr(r, "age_range")), None)
-    gender = next((r for r in results if r is not None and hasattr(r, "gender")), None)
-    if age is not None or gender is not None:
-        out.fields["demographics"] = DemographicsResult(age=age, gender=gender)
+@dataclass
+class Frame:
+    """One /enrich request: the frame, its targets, and the models hosted here."""
+
+    image: Image.Image
+    targets: list[Target]
+    runtime: ServiceRuntime
+    settings: EnrichmentSettings
+    hosted: set[str]
+
+    async def infer(self, model: str, items: list[Any], targets: list[Target]) -> list[Any]:
+        """Run ``items`` (one per target) through ``model`` in one request to its batcher;
+        each target records the model's time or its error. Outputs, None where it failed."""
+        try:
+            results = await self.runtime.infer(model, items)
+        except ServiceError as exc:  # refused as a whole (queue full, ...)
+            results = [exc] * len(items)
+        except Exception as exc:
+            logger.error("enrichment %s failed", model, exc_info=exc)
+            results = [ServiceError(ErrorCode.INFERENCE_FAILED, f"{model} failed: {type(exc).__name__}: {exc}")]
+            results *= len(items)
+        outputs = []
+        for target, result in zip(targets, results, strict=True):
+            if isinstance(result, Inference):
+                target.used[model] = result.ms
+                outputs.append(result.output)
+            else:
+                target.errors[model] = ModelError(code=result.code.value, message=result.message)
+                outputs.append(None)
+        return outputs
 
 
-Enricher = Callable[[EnrichmentService, Detection, Outcome], Awaitable[None]]
+@dataclass(frozen=True)
+class Enrichment:
+    """One field of the answer: the models it runs (helpers included) and how."""
+
+    uses: dict[str, Task]
+    run: Callable[[Frame, list[Target]], Awaitable[None]]
 
 
-def single_model(
+def per_crop(
     field_name: str,
     model: str,
-    fn: Callable[..., Any],
-    inputs: Callable[[EnrichmentService, Detection], tuple[Any, ...]],
-    finish: Callable[[Any], Any] | None = None,
-) -> Enricher:
-    """An enrichment that runs one model and stores its (optionally finished) result."""
+    task: Task,
+    prepare: Callable[[Target, EnrichmentSettings], Any],
+    finish: Callable[[Target, Any, EnrichmentSettings], Any],
+) -> Enrichment:
+    """An enrichment that runs one model on each target's crop."""
 
-    async def enricher(service: EnrichmentService, d: Detection, out: Outcome) -> None:
-        result = await call(service, out, model, fn, *inputs(service, d))
-        if result is not None:
-            out.fields[field_name] = finish(result) if finish else result
+    async def run(frame: Frame, targets: list[Target]) -> None:
+        outputs = await frame.infer(model, [prepare(t, frame.settings) for t in targets], targets)
+        for target, output in zip(targets, outputs, strict=True):
+            if output is not None:
+                target.fields[field_name] = finish(target, output, frame.settings)
 
-    return enricher
+    return Enrichment({model: task}, run)
 
 
-ENRICHERS: dict[str, Enricher] = {
-    "threat": single_model(
+def per_frame(field_name: str, model: str, task: Task, finish: Callable[[Frame, Target, Any], Any]) -> Enrichment:
+    """An enrichment that runs one model once on the whole frame, shared by every target."""
+
+    async def run(frame: Frame, targets: list[Target]) -> None:
+        (output,) = await frame.infer(model, [frame.image], targets[:1])
+        first = targets[0]
+        for target in targets[1:]:  # the one pass served them all
+            if model in first.used:
+                target.used[model] = first.used[model]
+            if model in first.errors:
+                target.errors[model] = first.errors[model]
+        if output is None:
+            return
+        results = await asyncio.to_thread(lambda: [finish(frame, t, output) for t in targets])
+        for target, result in zip(targets, results, strict=True):
+            target.fields[field_name] = result
+
+    return Enrichment({model: task}, run)
+
+
+DEMOGRAPHICS = ("age_classifier", "gender_classifier")
+
+
+async def _demographics(frame: Frame, targets: list[Target]) -> None:
+    """Face first (when a face detector is hosted here), then age and gender on it."""
+    settings, hosted = frame.settings, frame.hosted
+    if "face_detector" in hosted:
+        found = await frame.infer(
+            "face_detector", [face_input(t.crop, settings.face_confidence) for t in targets], targets
+        )
+        faced = []
+        for target, detections in zip(targets, found, strict=True):
+            face = face_crop(target.crop, detections) if detections is not None else None
+            if face is not None:
+                faced.append((target, face))
+            elif detections is not None:
+                for name in ("age_classifier", "gender_classifier"):
+                    if name in hosted:
+                        target.skipped[name] = "no face visible in the person crop"
+    else:
+        faced = [(target, head_region(target.crop)) for target in targets]
+    if not faced:
+        return
+    people, faces = [t for t, _ in faced], [f for _, f in faced]
+    jobs = [frame.infer(name, faces, people) if name in hosted else _nothing(len(faces)) for name in DEMOGRAPHICS]
+    ages, genders = await asyncio.gather(*jobs)
+    for target, age, gender in zip(people, ages, genders, strict=True):
+        if age is not None or gender is not None:
+            target.fields["demographics"] = DemographicsResult(
+                age=age_result(age) if age is not None else None,
+                gender=gender_result(gender, settings.gender_confidence) if gender is not None else None,
+            )
+
+
+async def _nothing(count: int) -> list[None]:
+    return [None] * count
+
+
+def _distance(frame: Frame, target: Target, depth: Any) -> Any:
+    return object_distance(depth, target.box, "median", frame.settings.depth_max_distance_m)
+
+
+def _crop(target: Target, _settings: EnrichmentSettings) -> Image.Image:
+    return target.crop
+
+
+ENRICHERS: dict[str, Enrichment] = {
+    "threat": per_crop(
         "threat",
         "threat_detector",
-        detect_threats,
-        lambda s, d: (d.crop, d.offset, s.settings.threat_confidence),
-        summarize_threats,
+        Task.DETECT,
+        lambda t, s: threat_input(t.crop, s),
+        lambda t, out, _s: summarize_threats(threat_items(out, t.offset)),
     ),
-    "pose": single_model(
+    "pose": per_crop(
         "pose",
         "pose_estimator",
-        analyze_pose,
-        lambda s, d: (d.crop, d.offset, s.settings.pose_confidence, s.settings.keypoint_confidence),
+        Task.POSE,
+        lambda t, s: pose_input(t.crop, s),
+        lambda t, out, s: pose_result(out, t.offset, s.keypoint_confidence),
     ),
-    "reid_embedding": single_model("reid_embedding", "person_reid", embed_person, lambda s, d: (d.crop,)),
-    "pet": single_model("pet", "pet_classifier", classify_pet, lambda s, d: (d.crop,)),
-    "depth": single_model(
-        "depth",
-        "depth_estimator",
-        object_distance,
-        lambda s, d: (d.frame, d.box, "median", s.settings.depth_max_distance_m),
+    "reid_embedding": per_crop(
+        "reid_embedding", "person_reid", Task.EMBED, _crop, lambda _t, out, _s: embedding_list(out)
     ),
-    "vehicle": single_model("vehicle", "vehicle_classifier", classify_vehicle, lambda s, d: (d.crop,)),
-    "demographics": _demographics,
-    "violence": single_model("violence", "violence_detector", classify_violence, lambda s, d: (d.crop,)),
-    "weather": single_model("weather", "weather_classifier", classify_weather, lambda s, d: (d.frame,)),
+    "pet": per_crop("pet", "pet_classifier", Task.CLASSIFY, _crop, lambda _t, out, _s: pet_result(out)),
+    "depth": per_frame("depth", "depth_estimator", Task.DEPTH, _distance),
+    "vehicle": per_crop("vehicle", "vehicle_classifier", Task.CLASSIFY, _crop, lambda _t, out, _s: vehicle_result(out)),
+    "demographics": Enrichment(
+        {"face_detector": Task.DETECT, "age_classifier": Task.CLASSIFY, "gender_classifier": Task.CLASSIFY},
+        _demographics,
+    ),
+    "violence": per_crop(
+        "violence", "violence_detector", Task.CLASSIFY, _crop, lambda _t, out, _s: violence_result(out)
+    ),
+    "weather": per_frame("weather", "weather_classifier", Task.CLASSIFY, lambda f, t, out: weather_result(out)),
 }
 
 
-def plan(service: EnrichmentService, body: EnrichRequest) -> list[Enricher]:
-    """The enrichments this detection triggers among the models hosted here."""
-    wanted_here = set(planned_models(service.hosted, body.detection_type, body.options.model_dump(exclude_none=True)))
-    return [ENRICHERS[name] for name, models in ENRICHMENTS.items() if wanted_here & set(models)]
+def _targets(call: Call, hosted: dict[str, EnrichmentEntry]) -> list[Target]:
+    """Each detection's clamped box, crop and the hosted models it triggers (blocking)."""
+    body: EnrichRequest = call.body
+    frame = call.image.image
+    options = body.options.model_dump(exclude_none=True)
+    targets = []
+    for index, item in enumerate(body.items()):
+        if item.bbox is None:
+            box = Box(0.0, 0.0, float(frame.width), float(frame.height))
+            crop = frame
+        else:
+            where = "bbox" if body.detections is None else f"detections[{index}].bbox"
+            box = clamp_box(frame.size, item.bbox, call.settings.image_limits, where)
+            crop = frame.crop((int(box.x1), int(box.y1), int(box.x2), int(box.y2)))
+        wants = set(planned_models(hosted, item.detection_type, options))
+        targets.append(Target(item=item, crop=crop, box=box, wants=wants))
+    return targets
 
 
-async def enrich(request: Request, service: EnrichmentService) -> EnrichResponse:
+async def enrich(call: Call, runtime: ServiceRuntime) -> EnrichResponse | FrameEnrichResponse:
     started = time.perf_counter()
-    data, files = await read_payload(request)
-    body = parse_body(EnrichRequest, data)
-    decoded = await asyncio.to_thread(
-        load_image, image_source(body, files), body.bbox, service.runtime.limits, "image", False
+    hosted = {name: entry for name, entry in enrichment_entries().items() if name in runtime.batchers}
+    targets = await asyncio.to_thread(_targets, call, hosted)
+    frame = Frame(call.image.image, targets, runtime, call.settings, set(hosted))
+    jobs = []
+    for name, enrichment in ENRICHERS.items():
+        chosen = [t for t in targets if t.wants & set(ENRICHMENTS[name])]
+        if chosen:
+            jobs.append(enrichment.run(frame, chosen))
+    await asyncio.gather(*jobs)
+    elapsed = round((time.perf_counter() - started) * 1000.0, 2)
+    answers = [
+        EnrichResponse(
+            detection_id=t.item.detection_id,
+            detection_type=t.item.detection_type,
+            **t.fields,
+            models_used=[name for name in hosted if name in t.used],
+            errors=t.errors,
+            skipped=t.skipped,
+            model_times_ms=t.used,
+            inference_time_ms=elapsed,
+        )
+        for t in targets
+    ]
+    if call.body.detections is None:
+        return answers[0]
+    used = {name for t in targets for name in t.used}
+    return FrameEnrichResponse(
+        detections=answers, models_used=[n for n in hosted if n in used], inference_time_ms=elapsed
     )
-    frame = decoded.image
-    box = decoded.crop or Box(0.0, 0.0, float(frame.width), float(frame.height))
-    crop = frame.crop((int(box.x1), int(box.y1), int(box.x2), int(box.y2))) if decoded.crop else frame
-    detection = Detection(frame=frame, crop=crop, box=box, options=body.options)
 
-    out = Outcome()
-    await asyncio.gather(*(enricher(service, detection, out) for enricher in plan(service, body)))
-    return EnrichResponse(
-        detection_id=body.detection_id,
-        detection_type=body.detection_type,
-        **out.fields,
-        models_used=[name for name in service.hosted if name in out.used],
-        errors=out.errors,
-        skipped=out.skipped,
-        model_times_ms=out.used,
-        inference_time_ms=round((time.perf_counter() - started) * 1000.0, 2),
-    )
+
+ENRICH_ENDPOINT = CompositeEndpoint(
+    ENRICH,
+    uses={model: task for enrichment in ENRICHERS.values() for model, task in enrichment.uses.items()},
+    handle=enrich,
+)

@@ -1,17 +1,16 @@
-"""Pet classification: cat or dog, breed, and whether it is a household pet at all."""
+"""``POST /pet-classify``: cat or dog, breed, and whether it is a household pet at all."""
 
 from __future__ import annotations
 
-from PIL import Image
-
 from ai.contracts.enrichment import PetResult
-from ai.enrichment.pets import pet_from_probabilities
-from ai.runtime.families.hf_image_classifier import HFImageClassifier
+from ai.contracts.enrichment_endpoints import PET
+from ai.enrichment.pet_rules import pet_from_probabilities
+from ai.runtime.declarations import ModelEndpoint
+from ai.runtime.families.tasks import Classification, Task
 
 
-def classify_pet(model: HFImageClassifier, image: Image.Image) -> PetResult:
-    probabilities = model.probabilities([image])[0].tolist()
-    verdict = pet_from_probabilities(model.labels, probabilities)
+def pet_result(classification: Classification) -> PetResult:
+    verdict = pet_from_probabilities(classification.labels, classification.probabilities)
     return PetResult(
         pet_type=verdict.pet_type,  # type: ignore[arg-type]
         breed=verdict.breed,
@@ -19,3 +18,6 @@ def classify_pet(model: HFImageClassifier, image: Image.Image) -> PetResult:
         is_household_pet=verdict.is_household_pet,
         label=verdict.label,
     )
+
+
+PET_ENDPOINT = ModelEndpoint(PET, Task.CLASSIFY, lambda call: call.image.image, lambda _call, out: pet_result(out))

@@ -1,25 +1,26 @@
-"""Pose analysis: the most confident person's keypoints, posture and alerts."""
+"""``POST /pose-analyze``: the most confident person's keypoints, posture and alerts."""
 
 from __future__ import annotations
 
 from PIL import Image
 
 from ai.contracts.enrichment import COCO_KEYPOINT_NAMES, Keypoint, PoseResult
+from ai.contracts.enrichment_endpoints import POSE
 from ai.enrichment.posture import alerts_from_keypoints, posture_from_keypoints
-from ai.runtime.families.ultralytics_base import UltralyticsAdapter
+from ai.enrichment.settings import EnrichmentSettings
+from ai.runtime.declarations import Call, ModelEndpoint
+from ai.runtime.families.tasks import DetectInput, Detection, Task
 
 MAX_PEOPLE = 5
 
 
-def analyze_pose(
-    model: UltralyticsAdapter,
-    image: Image.Image,
-    offset: tuple[float, float],
-    person_confidence: float,
-    keypoint_confidence: float,
-) -> PoseResult:
+def pose_input(image: Image.Image, settings: EnrichmentSettings) -> DetectInput:
+    return DetectInput(image, settings.pose_confidence, MAX_PEOPLE)
+
+
+def pose_result(people: list[Detection], offset: tuple[float, float], keypoint_confidence: float) -> PoseResult:
     """Keypoints in the submitted image's coordinates (``offset`` undoes a bbox crop)."""
-    people = [d for d in model.predict([image], conf=person_confidence, max_det=MAX_PEOPLE)[0] if d.keypoints]
+    people = [d for d in people if d.keypoints]
     if not people:
         return PoseResult(keypoints=[], posture="unknown", alerts=[], person_confidence=None)
     best = people[0]
@@ -35,3 +36,14 @@ def analyze_pose(
         alerts=alerts_from_keypoints(points, posture, keypoint_confidence),
         person_confidence=round(best.confidence, 4),
     )
+
+
+def _prepare(call: Call) -> DetectInput:
+    return pose_input(call.image.image, call.settings)
+
+
+def _finish(call: Call, people: list[Detection]) -> PoseResult:
+    return pose_result(people, call.offset, call.settings.keypoint_confidence)
+
+
+POSE_ENDPOINT = ModelEndpoint(POSE, Task.POSE, _prepare, _finish)

@@ -1,11 +1,9 @@
-"""Violence (binary) and weather (scene) classification."""
+"""Violence (binary) and weather (scene) results for ``/enrich``."""
 
 from __future__ import annotations
 
-from PIL import Image
-
 from ai.contracts.enrichment import ViolenceResult, WeatherResult
-from ai.runtime.families.hf_image_classifier import HFImageClassifier
+from ai.runtime.families.tasks import Classification
 
 
 def violent_probability(labels: list[str], probabilities: list[float]) -> float:
@@ -21,12 +19,11 @@ def violent_probability(labels: list[str], probabilities: list[float]) -> float:
     return total
 
 
-def classify_violence(model: HFImageClassifier, image: Image.Image) -> ViolenceResult:
-    probabilities = model.probabilities([image])[0].tolist()
-    violent = violent_probability(model.labels, probabilities)
+def violence_result(classification: Classification) -> ViolenceResult:
+    violent = violent_probability(classification.labels, classification.probabilities)
     return ViolenceResult(is_violent=violent >= 0.5, confidence=round(violent, 4))
 
 
-def classify_weather(model: HFImageClassifier, frame: Image.Image) -> WeatherResult:
-    label, confidence = model.classify([frame], top_k=1)[0].top
+def weather_result(classification: Classification) -> WeatherResult:
+    label, confidence = classification.top
     return WeatherResult(condition=label.lower(), confidence=round(confidence, 4))

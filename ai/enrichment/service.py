@@ -1,76 +1,74 @@
-"""The enrichment service of one role: which catalog models it hosts, and running them."""
+"""The enrichment service: one codebase, two roles. The role decides which catalog
+models this instance hosts (``ENRICHMENT_<KEY>_SERVICE``, read by the backend too);
+every endpoint exists on both, and a model of the other role answers 409."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import Request
-
+from ai.contracts.enrichment_catalog import EnrichmentEntry, Role, enrichment_entries, routing_table
+from ai.enrichment.depth import DEPTH_ENDPOINT, DISTANCE_ENDPOINT
+from ai.enrichment.enrich import ENRICH_ENDPOINT
+from ai.enrichment.pet import PET_ENDPOINT
+from ai.enrichment.pose import POSE_ENDPOINT
+from ai.enrichment.reid import REID_ENDPOINT
 from ai.enrichment.settings import EnrichmentSettings
-from ai.runtime.catalog import CatalogEntry, entries_for_service
+from ai.enrichment.threat import THREAT_ENDPOINT
+from ai.enrichment.vehicle import VEHICLE_ENDPOINT
+from ai.runtime.catalog import CatalogEntry
 from ai.runtime.errors import ErrorCode, ServiceError
-from ai.runtime.model_env import model_env
-from ai.runtime.service import ServiceRuntime
-
-T = TypeVar("T")
+from ai.runtime.model_service import ModelService
 
 
-def enrichment_entries() -> dict[str, CatalogEntry]:
-    return {entry.name: entry for entry in entries_for_service("enrichment")}
-
-
-def not_hosted_error(entry: CatalogEntry, role: str, hosted_by_role: str | None) -> ServiceError:
-    other = hosted_by_role or ("heavy" if role == "light" else "light")
+def not_hosted_error(entry: EnrichmentEntry, role: str, hosted_by: str) -> ServiceError:
     return ServiceError(
         ErrorCode.MODEL_NOT_HOSTED,
-        f"{entry.name} is not hosted by the {role} enrichment service ({entry.routing_variable}={other}); "
-        f"send the request to the {other} service, or set {entry.routing_variable}={role} for this service "
+        f"{entry.name} is not hosted by the {role} enrichment service ({entry.routing_variable}={hosted_by}); "
+        f"send the request to the {hosted_by} service, or set {entry.routing_variable}={role} for this service "
         "and the backend",
-        details={"model": entry.name, "variable": entry.routing_variable, "hosted_by": other, "role": role},
+        details={"model": entry.name, "variable": entry.routing_variable, "hosted_by": hosted_by, "role": role},
     )
 
 
-def routing_table() -> dict[str, str | None]:
-    """Which role hosts each enrichment model, from ``ENRICHMENT_<KEY>_SERVICE``."""
-    return {name: model_env(entry).role for name, entry in enrichment_entries().items()}
-
-
-@dataclass
-class EnrichmentService:
+class EnrichmentService(ModelService):
+    name = "enrichment"
+    settings_type = EnrichmentSettings
+    entry_type = EnrichmentEntry
+    description = "Pose, threat, re-identification, pet, depth and more, loaded on demand within a memory budget."
+    endpoints = (
+        POSE_ENDPOINT,
+        THREAT_ENDPOINT,
+        REID_ENDPOINT,
+        PET_ENDPOINT,
+        DEPTH_ENDPOINT,
+        DISTANCE_ENDPOINT,
+        VEHICLE_ENDPOINT,
+        ENRICH_ENDPOINT,
+    )
     settings: EnrichmentSettings
-    runtime: ServiceRuntime
-    hosted: dict[str, CatalogEntry]
-    routes: dict[str, str | None]  # read once at start-up, like ``hosted``
+
+    def __init__(self, settings: EnrichmentSettings) -> None:
+        super().__init__(settings)
+        self.routes: dict[str, Role] = routing_table()  # read once, at start-up
+
+    def hosted(self, catalog: dict[str, CatalogEntry]) -> dict[str, CatalogEntry]:
+        return {name: entry for name, entry in catalog.items() if self.routes[name] == self.settings.role}
+
+    def not_hosted(self, name: str) -> ServiceError | None:
+        entry = enrichment_entries().get(name)
+        return not_hosted_error(entry, self.settings.role, self.routes[name]) if entry is not None else None
 
     @property
-    def role(self) -> str:
-        return self.settings.role
+    def title(self) -> str:
+        return f"Enrichment ({self.settings.role})"
 
-    def unknown_model(self, name: str) -> ServiceError | None:
-        """For the manager: a known model of the other role is 409, not 404."""
-        entry = enrichment_entries().get(name)
-        return not_hosted_error(entry, self.role, self.routes.get(name)) if entry is not None else None
+    @property
+    def metrics_prefix(self) -> str:
+        return f"enrichment_{self.settings.role}"
 
-    def require(self, name: str) -> CatalogEntry:
-        entry = self.hosted.get(name)
-        if entry is None:
-            raise self.unknown_model(name) or ServiceError(ErrorCode.MODEL_NOT_FOUND, f"unknown model {name!r}")
-        return entry
+    def health_extra(self) -> dict[str, Any]:
+        hosted = [name for name, role in self.routes.items() if role == self.settings.role]
+        return {"role": self.settings.role, "hosted_models": hosted}
 
-    async def run(self, name: str, fn: Callable[..., T], *args: Any) -> tuple[T, float]:
-        """Run ``fn(adapter, *args)`` on a hosted model; returns (result, milliseconds in the model)."""
-        self.require(name)
-
-        def timed(adapter: Any, *inner: Any) -> tuple[T, float]:
-            started = time.perf_counter()
-            result = fn(adapter, *inner)
-            return result, round((time.perf_counter() - started) * 1000.0, 2)
-
-        return await self.runtime.infer(name, timed, *args)
-
-
-def get_enrichment(request: Request) -> EnrichmentService:
-    return request.app.state.enrichment
+    def profiling_tags(self) -> dict[str, str]:
+        return {"role": self.settings.role}

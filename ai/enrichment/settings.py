@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -24,8 +23,6 @@ class EnrichmentSettings(RuntimeSettings):
     )
     light_preload_models: CsvList | None = Field(None, validation_alias="ENRICHMENT_LIGHT_PRELOAD_MODELS")
     heavy_preload_models: CsvList | None = Field(None, validation_alias="ENRICHMENT_HEAVY_PRELOAD_MODELS")
-
-    tensorrt_cache_dir: Path | None = Field(None, validation_alias="TENSORRT_CACHE_DIR")
 
     pose_confidence: float = Field(0.25, validation_alias="POSE_CONFIDENCE", ge=0, le=1)
     keypoint_confidence: float = Field(0.3, validation_alias="KEYPOINT_CONFIDENCE", ge=0, le=1)
@@ -55,7 +52,3 @@ class EnrichmentSettings(RuntimeSettings):
     @property
     def metrics_prefix(self) -> str:
         return f"enrichment_{self.role}"
-
-    @property
-    def trt_cache(self) -> Path:
-        return self.tensorrt_cache_dir or self.cache_dir / "tensorrt"

@@ -1,23 +1,27 @@
-"""Vehicle classification: type, display name, commercial or not."""
+"""``POST /vehicle-classify``: vehicle type, display name, commercial or not."""
 
 from __future__ import annotations
 
-from PIL import Image
-
 from ai.contracts.enrichment import VehicleResult
-from ai.runtime.families.hf_image_classifier import HFImageClassifier
+from ai.contracts.enrichment_endpoints import VEHICLE
+from ai.runtime.declarations import ModelEndpoint
+from ai.runtime.families.tasks import Classification, Task
 
 COMMERCIAL_TYPES = frozenset({"articulated_truck", "single_unit_truck", "work_van", "bus"})
 
 
-def classify_vehicle(model: HFImageClassifier, image: Image.Image) -> VehicleResult:
-    result = model.classify([image])[0]
-    label, confidence = result.top
+def vehicle_result(classification: Classification) -> VehicleResult:
+    label, confidence = classification.top
     kind = label.strip().lower().replace(" ", "_").replace("-", "_")
     return VehicleResult(
         vehicle_type=kind,
         display_name=kind.replace("_", " "),
         confidence=round(confidence, 4),
         is_commercial=kind in COMMERCIAL_TYPES,
-        all_scores={name: round(p, 4) for name, p in zip(result.labels, result.probabilities, strict=True)},
+        all_scores={name: round(p, 4) for name, p in classification.ranked()},
     )
+
+
+VEHICLE_ENDPOINT = ModelEndpoint(
+    VEHICLE, Task.CLASSIFY, lambda call: call.image.image, lambda _call, out: vehicle_result(out)
+)

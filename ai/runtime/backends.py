@@ -25,14 +25,15 @@ BACKENDS = ("auto", "pytorch", "onnxruntime", "tensorrt")
 
 
 @dataclass(frozen=True)
-class AdapterOptions:
-    """Per-model run options a service passes to an adapter."""
+class BackendOptions:
+    """How a service wants one model run: which backend, where exports are cached."""
 
     cache_dir: Path
     tensorrt_cache_dir: Path
     backend: str = "auto"
     use_tensorrt: bool = True
     onnxruntime_spinning: bool = False  # idle pool threads busy-wait after a run
+    max_batch_size: int = 1  # the largest batch an exported engine must accept
 
 
 def has_module(name: str) -> bool:

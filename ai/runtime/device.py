@@ -38,6 +38,10 @@ class DeviceInfo:
         return self.kind == "cuda"
 
 
+def gpu_available() -> bool:
+    return torch.cuda.is_available()
+
+
 def select_device(requested: str = "auto") -> DeviceInfo:
     """``auto`` picks CUDA device 0 when present, else the CPU; ``cuda:N`` picks N.
 

@@ -89,3 +89,7 @@ class ServiceError(Exception):
 
 def invalid_request(message: str, **details: Any) -> ServiceError:
     return ServiceError(ErrorCode.INVALID_REQUEST, message, details=details)
+
+
+class StartupError(Exception):
+    """A service cannot start as configured; the message names what to fix."""

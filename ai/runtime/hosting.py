@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from ai.runtime.backends import AdapterOptions
+from ai.runtime.backends import BackendOptions
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.device import DeviceInfo
 from ai.runtime.errors import ErrorCode, ServiceError
@@ -37,15 +36,17 @@ class CachedResolver:
         return self._value
 
 
-def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: DeviceInfo, trt_cache: Path) -> ModelSpec:
+def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: DeviceInfo) -> ModelSpec:
     family = get_family(entry.family)
     env = model_env(entry)
-    options = AdapterOptions(
+    batching = env.batch_limits(entry, device.is_cuda)
+    options = BackendOptions(
         cache_dir=settings.cache_dir,
-        tensorrt_cache_dir=trt_cache,
+        tensorrt_cache_dir=settings.trt_cache,
         backend=env.backend,
         use_tensorrt=env.use_tensorrt,
         onnxruntime_spinning=settings.onnxruntime_spinning,
+        max_batch_size=batching.max_batch_size,
     )
     resolver = CachedResolver(lambda: resolve_weights(entry, settings.ai_models_path, settings.hf_home, env.model_path))
 
@@ -83,4 +84,5 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
         availability=availability,
         disabled_reason=None if family else f"adapter family {entry.family!r} is not part of this build yet",
         describe=describe,
+        batching=batching,
     )

@@ -56,7 +56,7 @@ class ModelManager:
         self.budget_mb = float(budget_mb)
         self.device = device
         self.executor = executor
-        self.metrics = metrics
+        self.metrics = metrics or ServiceMetrics("model")
         self.meter = meter or MemoryMeter(device)
         self.load_wait_s = load_wait_s
         self.retry_backoff_s = retry_backoff_s
@@ -72,12 +72,9 @@ class ModelManager:
         self._changed = asyncio.Event()
         self._reserved_mb = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
-        if metrics is not None:
-            metrics.memory_budget_mb.set(self.budget_mb)
-            for name in self.records:
-                metrics.model_loaded.labels(model=name).set(0)
-
-    # ----- public API -------------------------------------------------------------
+        self.metrics.memory_budget_mb.set(self.budget_mb)
+        for name in self.records:
+            self.metrics.model_loaded.labels(model=name).set(0)
 
     @property
     def used_mb(self) -> float:
@@ -129,7 +126,7 @@ class ModelManager:
         for attempt in (1, 2):
             await self._acquire(record)
             try:
-                future = self.executor.submit(self._timed_call, name, fn, record.handle, *args)
+                future = self.executor.submit(self._call, fn, record.handle, *args)
             except BaseException:
                 self._release(record)
                 raise
@@ -210,15 +207,18 @@ class ModelManager:
         self._loader.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown()
 
-    # ----- status ---------------------------------------------------------------------
-
     def model_status(self, record: ModelRecord) -> ModelStatus:
         return describe_model(record, self.meter.kind)
 
     def status(self) -> ManagerStatus:
-        return describe_manager(self)
-
-    # ----- leases and loading ---------------------------------------------------------
+        return describe_manager(
+            list(self.records.values()),
+            budget_mb=self.budget_mb,
+            used_mb=self.used_mb,
+            device=self.device.torch_device,
+            memory_measure=self.meter.kind,
+            preload=self.preload_status,
+        )
 
     async def _acquire(self, record: ModelRecord) -> None:
         await self._wait_loaded(record)
@@ -299,8 +299,7 @@ class ModelManager:
             record.error = f"{type(exc).__name__}: {exc}"
             record.error_at = time.monotonic()
             self._set_state(record, ModelState.ERROR)
-            if self.metrics:
-                self.metrics.model_load_failures.labels(model=name, reason="error").inc()
+            self.metrics.model_load_failures.labels(model=name, reason="error").inc()
             raise ServiceError(
                 ErrorCode.MODEL_LOAD_FAILED,
                 f"{name} failed to load: {record.error}",
@@ -327,11 +326,10 @@ class ModelManager:
         record.touch()
         self._set_state(record, ModelState.LOADED)
         logger.info("loaded %s in %.2fs (%.0f MB by %s)", name, seconds, measured, self.meter.kind)
-        if self.metrics:
-            self.metrics.model_loads.labels(model=name).inc()
-            self.metrics.model_load_seconds.labels(model=name).observe(seconds)
-            self.metrics.model_loaded.labels(model=name).set(1)
-            self.metrics.model_memory_mb.labels(model=name).set(measured)
+        self.metrics.model_loads.labels(model=name).inc()
+        self.metrics.model_load_seconds.labels(model=name).observe(seconds)
+        self.metrics.model_loaded.labels(model=name).set(1)
+        self.metrics.model_memory_mb.labels(model=name).set(measured)
         # The measured figure may exceed the estimate: evict to make up, or give the room back.
         if not await self._make_room(0.0, record):
             await self._unload_locked(record, reason="over_budget")
@@ -350,8 +348,7 @@ class ModelManager:
             record.consecutive_failures += 1
             record.error_at = time.monotonic()
             self._set_state(record, ModelState.ERROR)
-        if self.metrics:
-            self.metrics.model_load_failures.labels(model=record.name, reason=exc.code.value.lower()).inc()
+        self.metrics.model_load_failures.labels(model=record.name, reason=exc.code.value.lower()).inc()
 
     async def _load_once_or_twice(self, record: ModelRecord) -> tuple[Any, float, float]:
         loop = asyncio.get_running_loop()
@@ -386,8 +383,6 @@ class ModelManager:
             finally:
                 reassert_torch_threads()
             return handle, max(0.0, self.meter.read_mb() - before)
-
-    # ----- memory ------------------------------------------------------------------
 
     async def _make_room(self, need_mb: float, record: ModelRecord) -> bool:
         """Evict so that ``need_mb`` more fits; False when it cannot fit right now.
@@ -446,10 +441,9 @@ class ModelManager:
             record.unloading = False
             record.freed_mb = max(0.0, before - self.meter.read_mb())
             logger.info("unloaded %s (%s); %.0f MB returned", record.name, reason, record.freed_mb)
-            if self.metrics:
-                self.metrics.model_unloads.labels(model=record.name, reason=reason).inc()
-                self.metrics.model_loaded.labels(model=record.name).set(0)
-                self.metrics.model_memory_mb.labels(model=record.name).set(0)
+            self.metrics.model_unloads.labels(model=record.name, reason=reason).inc()
+            self.metrics.model_loaded.labels(model=record.name).set(0)
+            self.metrics.model_memory_mb.labels(model=record.name).set(0)
             self._update_memory_gauge()
             self._notify()
 
@@ -476,16 +470,12 @@ class ModelManager:
             for record in [r for r in self.records.values() if r.expired(now)]:
                 await self._expire(record)
 
-    # ----- helpers ---------------------------------------------------------------------
-
-    def _timed_call(self, name: str, fn: Callable[..., T], handle: Any, *args: Any) -> T:
-        started = time.perf_counter()
+    @staticmethod
+    def _call(fn: Callable[..., T], handle: Any, *args: Any) -> T:
         try:
             return fn(handle, *args)
         finally:
             reassert_torch_threads()  # Ultralytics resets it on its first predict
-            if self.metrics:
-                self.metrics.model_inference_seconds.labels(model=name).observe(time.perf_counter() - started)
 
     def _exhausted(self, message: str, **details: Any) -> ServiceError:
         return ServiceError(
@@ -500,12 +490,10 @@ class ModelManager:
             return
         logger.debug("%s: %s -> %s", record.name, record.state.value, state.value)
         record.state = state
-        if self.metrics:
-            self.metrics.model_state_transitions.labels(model=record.name, state=state.value).inc()
+        self.metrics.model_state_transitions.labels(model=record.name, state=state.value).inc()
 
     def _update_memory_gauge(self) -> None:
-        if self.metrics:
-            self.metrics.memory_used_mb.set(self.used_mb)
+        self.metrics.memory_used_mb.set(self.used_mb)
 
     def _notify(self) -> None:
         self._changed.set()

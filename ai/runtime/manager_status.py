@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus
+from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus, PreloadStatus
 from ai.runtime.model_state import ModelRecord, ModelState
-
-if TYPE_CHECKING:
-    from ai.runtime.manager import ModelManager
 
 
 def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
@@ -30,16 +25,24 @@ def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
         backend=getattr(record.handle, "backend", None) if record.handle is not None else None,
         error=record.error,
         freed_mb=None if record.freed_mb is None else round(record.freed_mb, 1),
+        max_batch_size=record.spec.batching.max_batch_size,
+        max_queue_delay_ms=record.spec.batching.max_queue_delay_ms,
     )
 
 
-def describe_manager(manager: ModelManager) -> ManagerStatus:
-    used = manager.used_mb
-    budget = manager.budget_mb
-    records = list(manager.records.values())
+def describe_manager(
+    records: list[ModelRecord],
+    *,
+    budget_mb: float,
+    used_mb: float,
+    device: str,
+    memory_measure: str,
+    preload: PreloadStatus,
+) -> ManagerStatus:
+    used, budget = used_mb, budget_mb
     return ManagerStatus(
-        device=manager.device.torch_device,
-        memory_measure=manager.meter.kind,
+        device=device,
+        memory_measure=memory_measure,
         vram_budget_mb=round(budget, 1),
         vram_used_mb=round(used, 1),
         vram_available_mb=round(max(0.0, budget - used), 1),
@@ -51,7 +54,7 @@ def describe_manager(manager: ModelManager) -> ManagerStatus:
             for r in records
             if r.state is ModelState.LOADED
         ],
-        registered_models=[describe_model(r, manager.meter.kind) for r in records],
+        registered_models=[describe_model(r, memory_measure) for r in records],
         pending_loads=[r.name for r in records if r.state is ModelState.LOADING],
-        preload=manager.preload_status,
+        preload=preload,
     )

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 LOAD_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256)
+QUEUE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class RequestMetrics:
@@ -65,10 +67,35 @@ class ServiceMetrics(RequestMetrics):
         self.memory_budget_mb = Gauge(f"{p}_model_memory_budget_mb", "Model memory budget", registry=r)
         self.model_inference_seconds = Histogram(
             f"{p}_model_inference_seconds",
-            "Time inside each model call",
+            "Time of each forward pass (a whole batch)",
             ["model"],
             buckets=LATENCY_BUCKETS,
             registry=r,
+        )
+        self.model_inferences = Counter(
+            f"{p}_model_inferences_total",
+            "Inputs run through the model (Triton's inference count)",
+            ["model"],
+            registry=r,
+        )
+        self.model_executions = Counter(
+            f"{p}_model_executions_total",
+            "Forward passes (Triton's execution count); inferences / executions is the mean batch size",
+            ["model"],
+            registry=r,
+        )
+        self.model_batch_size = Histogram(
+            f"{p}_model_batch_size", "Inputs per forward pass", ["model"], buckets=BATCH_BUCKETS, registry=r
+        )
+        self.model_queue_delay_seconds = Histogram(
+            f"{p}_model_queue_delay_seconds",
+            "Time an input waited for its forward pass to start",
+            ["model"],
+            buckets=QUEUE_BUCKETS,
+            registry=r,
+        )
+        self.model_queued_inputs = Gauge(
+            f"{p}_model_queued_inputs", "Inputs waiting for a forward pass", ["model"], registry=r
         )
         self.model_state_transitions = Counter(
             f"{p}_model_state_transitions_total", "Model state changes", ["model", "state"], registry=r

@@ -1,8 +1,8 @@
 """Per-model variables, named from the catalog's ``env_key``.
 
-``ENRICHMENT_<KEY>_SERVICE`` (light|heavy), ``<KEY>_MODEL_PATH``, ``<KEY>_USE_TENSORRT``
-and ``<KEY>_BACKEND``. The enrichment services and the backend router both read the
-role through :func:`model_env`, so one ``.env`` moves a model on both sides at once.
+``<KEY>_MODEL_PATH``, ``<KEY>_USE_TENSORRT``, ``<KEY>_BACKEND``, ``<KEY>_MAX_BATCH_SIZE``
+and ``<KEY>_MAX_QUEUE_DELAY_MS``, for every service. A bad value stops the service
+at start-up with a message naming its variable.
 """
 
 from __future__ import annotations
@@ -10,38 +10,62 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from ai.runtime.catalog import CatalogEntry
+from ai.runtime.catalog import BatchLimits, CatalogEntry
+from ai.runtime.errors import StartupError
 
 Backend = Literal["auto", "pytorch", "onnxruntime", "tensorrt"]
+M = TypeVar("M", bound=BaseModel)
 
 
 class ModelEnv(BaseModel):
-    role: Literal["light", "heavy"] | None
     model_path: Path | None = None
     use_tensorrt: bool = True
     backend: Backend = "auto"
+    max_batch_size: int | None = Field(None, ge=1, le=256)
+    max_queue_delay_ms: float | None = Field(None, ge=0, le=1000)
+
+    def batch_limits(self, entry: CatalogEntry, is_cuda: bool) -> BatchLimits:
+        """The catalog's limits for this device, with the variables' overrides."""
+        limits = entry.batching.for_device(is_cuda)
+        overrides = {"max_batch_size": self.max_batch_size, "max_queue_delay_ms": self.max_queue_delay_ms}
+        return limits.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def read_model_variables(
+    entry: CatalogEntry,
+    schema: type[M],
+    variables: Mapping[str, str],
+    defaults: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+    lowercase: frozenset[str] = frozenset(),
+) -> M:
+    """Fill ``schema``'s fields from ``variables`` (field -> variable name) where set;
+    values of the ``lowercase`` fields are read case-insensitively."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = dict(defaults or {})
+    for field, variable in variables.items():
+        raw = env.get(variable, "").strip()
+        if raw:
+            values[field] = raw.lower() if field in lowercase else raw
+    try:
+        return schema.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{variables[str(err['loc'][0])]}: {err['msg']}" for err in exc.errors())
+        raise StartupError(f"invalid setting for {entry.name}: {problems}") from exc
 
 
 def model_env(entry: CatalogEntry, environ: Mapping[str, str] | None = None) -> ModelEnv:
-    """The per-model variables of ``entry``; a bad value names its variable."""
-    env = os.environ if environ is None else environ
-    names = {
-        "role": entry.routing_variable,
+    """The per-model variables of ``entry``."""
+    key = entry.env_key
+    variables = {
         "model_path": entry.path_variable,
-        "use_tensorrt": f"{entry.env_key}_USE_TENSORRT",
-        "backend": f"{entry.env_key}_BACKEND",
+        "use_tensorrt": f"{key}_USE_TENSORRT",
+        "backend": f"{key}_BACKEND",
+        "max_batch_size": f"{key}_MAX_BATCH_SIZE",
+        "max_queue_delay_ms": f"{key}_MAX_QUEUE_DELAY_MS",
     }
-    values: dict[str, object] = {"role": entry.role}
-    for field, variable in names.items():
-        raw = env.get(variable, "").strip()
-        if raw:
-            values[field] = raw.lower() if field in {"role", "backend"} else raw
-    try:
-        return ModelEnv.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{names[str(err['loc'][0])]}: {err['msg']}" for err in exc.errors())
-        raise ValueError(f"invalid setting for {entry.name}: {problems}") from exc
+    return read_model_variables(entry, ModelEnv, variables, environ=environ, lowercase=frozenset({"backend"}))

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 
 class Priority(IntEnum):
     """Lower value = more important; LOW models are evicted first."""
@@ -32,8 +34,27 @@ class ModelState(StrEnum):
 KEEP_ALIVE_PINNED = -1.0
 
 
+class BatchLimits(BaseModel):
+    """Dynamic batching of one model (Triton's dynamic-batcher semantics)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_batch_size: int = Field(ge=1, le=256, description="Most inputs merged into one forward pass; 1 = off")
+    max_queue_delay_ms: float = Field(
+        ge=0, le=1000, description="Longest an input waits for company while the model is busy"
+    )
+
+
+NO_BATCHING = BatchLimits(max_batch_size=1, max_queue_delay_ms=0)
+
+
 def _drop(_handle: Any) -> None:
     """Default unloader: the manager drops its reference and collects garbage."""
+
+
+def _run_batch(handle: Any, inputs: list[Any]) -> list[Any]:
+    """Default forward pass: the loaded adapter's own ``run_batch``."""
+    return handle.run_batch(inputs)
 
 
 @dataclass
@@ -45,7 +66,8 @@ class ModelSpec:
     library's one-off import is not charged to the first model that uses it.
     ``availability`` returns None when weights can be found, else the message an
     operator needs (which command fetches them); it is asked again before each load,
-    so weights pulled while the service runs are picked up.
+    so weights pulled while the service runs are picked up. ``run_batch(handle,
+    inputs)`` is one forward pass, batched by the runtime within ``batching``.
     """
 
     name: str
@@ -58,6 +80,8 @@ class ModelSpec:
     availability: Callable[[], str | None] | None = None
     disabled_reason: str | None = None
     describe: Callable[[], dict[str, Any]] = field(default=dict)
+    batching: BatchLimits = NO_BATCHING
+    run_batch: Callable[[Any, list[Any]], list[Any]] = _run_batch
 
 
 @dataclass

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import time
 
-import torch
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ai.contracts.errors import ErrorEnvelope
 from ai.contracts.health import HealthResponse, PreloadRequest, ReadyResponse
 from ai.contracts.models import ManagerStatus, ModelStatus, PreloadStatus
-from ai.runtime.device import device_memory_used_gb
+from ai.runtime.conventions import ERROR_RESPONSES
+from ai.runtime.device import device_memory_used_gb, gpu_available
 from ai.runtime.model_state import ModelState
 from ai.runtime.service import ServiceRuntime, get_runtime
 
 router = APIRouter()
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorEnvelope} for code in (400, 404, 409, 413, 415, 422, 500, 503)
-}
 CANNOT_SERVE = (ModelState.ERROR, ModelState.UNAVAILABLE)
 
 
@@ -39,7 +35,7 @@ def health_of(runtime: ServiceRuntime) -> HealthResponse:
         service=runtime.settings.service_name,
         models_loaded={name: s.loaded for name, s in statuses.items()},
         demo_weights={name: s.demo_weights for name, s in statuses.items()},
-        gpu_available=torch.cuda.is_available(),
+        gpu_available=gpu_available(),
         gpu_memory_used_gb=round(device_memory_used_gb(runtime.device), 3),
         uptime_seconds=round(time.monotonic() - runtime.started_at, 1),
         device=runtime.device.torch_device,

@@ -1,14 +1,16 @@
-"""What a running model service holds: settings, device, metrics, manager, limits."""
+"""What a running model service holds: settings, device, metrics, the model manager
+and one batcher per model; and the one way to run a model (through its batcher)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request
 
+from ai.runtime.batcher import Batcher, Inference, ItemResult
 from ai.runtime.context import note_model
 from ai.runtime.device import DeviceInfo, MemoryMeter, select_device
 from ai.runtime.errors import ServiceError
@@ -19,8 +21,6 @@ from ai.runtime.metrics import ServiceMetrics
 from ai.runtime.model_state import ModelSpec
 from ai.runtime.settings import RuntimeSettings
 
-T = TypeVar("T")
-
 
 @dataclass
 class ServiceRuntime:
@@ -28,14 +28,44 @@ class ServiceRuntime:
     device: DeviceInfo
     metrics: ServiceMetrics
     manager: ModelManager
+    batchers: dict[str, Batcher]
     limits: ImageLimits
     started_at: float = field(default_factory=time.monotonic)
     health_extra: Callable[[], dict[str, Any]] | None = None
 
-    async def infer(self, model: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(adapter, *args)`` on ``model`` through the manager (lease, thread, OOM)."""
+    def require(self, model: str) -> None:
+        """Refuse a model this service does not host (404, or the service's own 409)."""
+        self.manager.record(model)
+
+    async def infer(self, model: str, items: list[Any]) -> list[ItemResult]:
+        """Run one request's inputs through ``model``'s batcher: one result per input,
+        an :class:`Inference` or the error that input met."""
+        self.require(model)
         note_model(model)
-        return await self.manager.run(model, fn, *args)
+        return await self.batchers[model].submit(items)
+
+    async def infer_one(self, model: str, item: Any) -> Inference[Any]:
+        """One input through ``model``; its error is raised."""
+        result = (await self.infer(model, [item]))[0]
+        if isinstance(result, ServiceError):
+            raise result
+        return result
+
+    async def close(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.close()
+        await self.manager.close()
+
+
+def _timed(run_batch: Callable[[Any, list[Any]], list[Any]]) -> Callable[[Any, list[Any]], tuple[list[Any], float]]:
+    """The forward pass and its seconds, measured on the inference thread (one clock)."""
+
+    def timed(handle: Any, items: list[Any]) -> tuple[list[Any], float]:
+        started = time.perf_counter()
+        outputs = run_batch(handle, items)
+        return outputs, time.perf_counter() - started
+
+    return timed
 
 
 def build_runtime(
@@ -45,6 +75,7 @@ def build_runtime(
     device: DeviceInfo | None = None,
     unknown_model: Callable[[str], ServiceError | None] | None = None,
 ) -> ServiceRuntime:
+    specs = list(specs)
     device = device or select_device(settings.device)
     metrics = ServiceMetrics(metrics_prefix)
     executor = BoundedExecutor(
@@ -62,7 +93,24 @@ def build_runtime(
         retry_after_s=settings.retry_after_s,
         unknown_model=unknown_model,
     )
-    return ServiceRuntime(settings, device, metrics, manager, settings.image_limits)
+
+    def runner(spec: ModelSpec) -> Callable[[list[Any]], Any]:
+        timed = _timed(spec.run_batch)
+        return lambda items: manager.run(spec.name, timed, items)
+
+    batchers = {
+        spec.name: Batcher(
+            spec.name,
+            runner(spec),
+            spec.batching,
+            concurrency=settings.inference_workers,
+            max_queued=settings.max_queued_requests,
+            metrics=metrics,
+            retry_after_s=settings.retry_after_s,
+        )
+        for spec in specs
+    }
+    return ServiceRuntime(settings, device, metrics, manager, batchers, settings.image_limits)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

@@ -67,6 +67,7 @@ class RuntimeSettings(ServiceSettings):
     ai_models_path: Path = Field(Path("/models"), validation_alias="AI_MODELS_PATH")
     hf_home: Path | None = Field(None, validation_alias="HF_HOME")
     cache_dir: Path = Field(Path.home() / ".cache" / "ai-fleet", validation_alias="CACHE_DIR")
+    tensorrt_cache_dir: Path | None = Field(None, validation_alias="TENSORRT_CACHE_DIR")
     offline: bool = Field(True, validation_alias="AI_OFFLINE")
 
     device: str = Field("auto", validation_alias="DEVICE")
@@ -110,6 +111,11 @@ class RuntimeSettings(ServiceSettings):
     @property
     def model_zoo_path(self) -> Path:
         return self.ai_models_path / "model-zoo"
+
+    @property
+    def trt_cache(self) -> Path:
+        """Where TensorRT engines are kept (a volume in production: builds take minutes)."""
+        return self.tensorrt_cache_dir or self.cache_dir / "tensorrt"
 
     def keep_alive_for(self, name: str, catalog_default: float | None = None) -> float:
         """Keep-alive of one model: per-model override, then catalog, then global."""

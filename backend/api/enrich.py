@@ -1,4 +1,5 @@
-"""``POST /api/enrich``: one detection through both enrichment services, merged."""
+"""``POST /api/enrich`` (one detection) and ``POST /api/enrich/frame`` (a frame's
+detections): through both enrichment services, merged per detection."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import asyncio
 
 from fastapi import APIRouter, Depends
 
-from ai.contracts.enrichment_result import DetectionEnrichRequest, EnrichmentResult
+from ai.contracts.enrichment_result import (
+    DetectionEnrichRequest,
+    EnrichmentResult,
+    FrameEnrichmentResult,
+    FrameEnrichRequest,
+)
+from ai.runtime.conventions import ERROR_RESPONSES
 from ai.runtime.images import decode_base64, probe_image
-from ai.runtime.routes import ERROR_RESPONSES
 from backend.state import BackendState, get_state
 
 router = APIRouter(tags=["enrichment"])
@@ -27,3 +33,11 @@ async def enrich(detection: DetectionEnrichRequest, state: BackendState = Depend
     and the context text for the risk prompt. Answers 200 whenever the input was valid."""
     await asyncio.to_thread(_vet_image, detection.image, state)
     return await state.client.enrich(detection)
+
+
+@router.post("/api/enrich/frame", response_model=FrameEnrichmentResult, responses=ERROR_RESPONSES)
+async def enrich_frame(frame: FrameEnrichRequest, state: BackendState = Depends(get_state)) -> FrameEnrichmentResult:
+    """A frame's detections in one /enrich per service: each model runs once over all the
+    crops it is triggered for; one merged result per detection, as for ``/api/enrich``."""
+    await asyncio.to_thread(_vet_image, frame.image, state)
+    return await state.client.enrich_frame(frame)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Query
 
 from ai.contracts.model_zoo import LatencyHistory, ZooModel, ZooModels, ZooStatus
+from ai.runtime.conventions import ERROR_RESPONSES
 from ai.runtime.errors import ErrorCode, ServiceError
-from ai.runtime.routes import ERROR_RESPONSES
 from backend.model_zoo.aggregate import fetch_statuses, zoo_models, zoo_status
 from backend.state import BackendState, get_state
 from backend.storage.history import bucketize, window_start

@@ -1,18 +1,21 @@
 """The enrichment client: routes each model call to the light or heavy service, and
-enriches a detection with one /enrich per service, merged into one result."""
+enriches a frame's detections with one /enrich per service, merged per detection."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from ai.contracts import enrichment_endpoints as endpoints
+from ai.contracts.endpoints import Endpoint
 from ai.contracts.enrichment import (
     DepthResponse,
     EnrichResponse,
+    FrameEnrichResponse,
     ObjectDistanceResponse,
     PetResponse,
     PoseResponse,
@@ -20,11 +23,17 @@ from ai.contracts.enrichment import (
     ThreatResponse,
     VehicleResponse,
 )
-from ai.contracts.enrichment_result import DetectionEnrichRequest, EnrichmentResult
-from ai.runtime.triggers import planned_models
+from ai.contracts.enrichment_plan import planned_models
+from ai.contracts.enrichment_result import (
+    DetectionEnrichRequest,
+    EnrichmentResult,
+    FrameDetection,
+    FrameEnrichmentResult,
+    FrameEnrichRequest,
+)
 from backend.enrichment_client.context import render_context
 from backend.enrichment_client.errors import EnrichmentCallError
-from backend.enrichment_client.merge import merge
+from backend.enrichment_client.merge import SERVICE_ORDER, merge
 from backend.enrichment_client.policy import CircuitBreaker, RetryPolicy
 from backend.enrichment_client.routing import Router
 from backend.enrichment_client.transport import ServiceClient
@@ -32,7 +41,7 @@ from backend.metrics import BackendMetrics
 from backend.settings import BackendSettings
 from backend.storage.recorder import LatencyRecorder
 
-R = TypeVar("R", bound=BaseModel)
+ServiceAnswer = FrameEnrichResponse | EnrichmentCallError
 
 
 class EnrichmentClient:
@@ -67,87 +76,123 @@ class EnrichmentClient:
     async def close(self) -> None:
         await self.http.aclose()
 
-    # ----- direct calls, one model each -------------------------------------------------
-
     async def pose_analyze(self, image: str, bbox: Any = None) -> PoseResponse:
-        return await self._direct("pose_estimator", "/pose-analyze", {"image": image, "bbox": bbox}, PoseResponse)
+        return await self._direct(endpoints.POSE, {"image": image, "bbox": bbox})
 
     async def threat_detect(self, image: str, bbox: Any = None) -> ThreatResponse:
-        return await self._direct("threat_detector", "/threat-detect", {"image": image, "bbox": bbox}, ThreatResponse)
+        return await self._direct(endpoints.THREAT, {"image": image, "bbox": bbox})
 
     async def person_reid(self, image: str, bbox: Any = None) -> ReidResponse:
-        return await self._direct("person_reid", "/person-reid", {"image": image, "bbox": bbox}, ReidResponse)
+        return await self._direct(endpoints.REID, {"image": image, "bbox": bbox})
 
     async def pet_classify(self, image: str, bbox: Any = None) -> PetResponse:
-        return await self._direct("pet_classifier", "/pet-classify", {"image": image, "bbox": bbox}, PetResponse)
+        return await self._direct(endpoints.PET, {"image": image, "bbox": bbox})
 
     async def depth_estimate(self, image: str, bbox: Any = None) -> DepthResponse:
-        return await self._direct("depth_estimator", "/depth-estimate", {"image": image, "bbox": bbox}, DepthResponse)
+        return await self._direct(endpoints.DEPTH, {"image": image, "bbox": bbox})
 
     async def object_distance(self, image: str, bbox: Any, method: str = "median") -> ObjectDistanceResponse:
-        return await self._direct(
-            "depth_estimator",
-            "/object-distance",
-            {"image": image, "bbox": bbox, "method": method},
-            ObjectDistanceResponse,
-        )
+        return await self._direct(endpoints.DISTANCE, {"image": image, "bbox": bbox, "method": method})
 
     async def vehicle_classify(self, image: str, bbox: Any = None) -> VehicleResponse:
-        return await self._direct(
-            "vehicle_classifier", "/vehicle-classify", {"image": image, "bbox": bbox}, VehicleResponse
-        )
+        return await self._direct(endpoints.VEHICLE, {"image": image, "bbox": bbox})
 
-    async def _direct(self, model: str, path: str, payload: dict[str, Any], shape: type[R]) -> R:
+    async def _direct(self, endpoint: Endpoint, payload: dict[str, Any]) -> Any:
+        """One model's endpoint, on the service that hosts the model."""
+        assert endpoint.model is not None
+        model, path = endpoint.model, endpoint.path
         service = self.router.route_for(model)
         body = {k: v for k, v in payload.items() if v is not None}
         try:
-            answer = self._parse(service, shape, await self.services[service].post(path, body))
+            answer = self._parse(service, endpoint.response, await self.services[service].post(path, body))
         except EnrichmentCallError:
             self._record(model, service, path, 0.0, ok=False)
             raise
-        self._record(model, service, path, getattr(answer, "inference_time_ms", 0.0), ok=True)
+        self._record(model, service, path, answer.inference_time_ms, ok=True)
         return answer
 
-    # ----- one detection, both services -----------------------------------------------
-
     async def enrich(self, detection: DetectionEnrichRequest) -> EnrichmentResult:
-        started = time.perf_counter()
-        options = detection.options.model_dump(exclude_none=True)
-        plan = self.router.by_service(planned_models(self.router.entries, detection.detection_type, options))
-        payload = detection.model_dump(mode="json", exclude_none=True)
-        if detection.bbox is not None:
-            payload["bbox"] = list(detection.bbox)
-        calls = {service: self._enrich_on(service, payload) for service in plan}
-        outcomes = await asyncio.gather(*calls.values())
-        answers = {service: answer for service, (answer, _ms) in zip(calls, outcomes, strict=True)}
-        latencies = {service: ms for service, (_answer, ms) in zip(calls, outcomes, strict=True)}
-        result = merge(detection.detection_id, detection.detection_type, plan, answers, latencies, self.router)
-        for service, answer in answers.items():
-            if isinstance(answer, EnrichResponse):
-                for model, ms in answer.model_times_ms.items():
-                    self._record(model, service, "/enrich", ms, ok=True)
-        for model, failure in result.errors.items():
-            self._record(model, failure.service, "/enrich", 0.0, ok=False)
-        result.context = render_context(result)
-        result.inference_time_ms = round((time.perf_counter() - started) * 1000.0, 2)
-        self.metrics.enrichment_results.labels(status=result.status).inc()
-        return result
+        """One detection: a frame of one."""
+        frame = FrameEnrichRequest(
+            image=detection.image,
+            detections=[
+                FrameDetection(
+                    detection_id=detection.detection_id, detection_type=detection.detection_type, bbox=detection.bbox
+                )
+            ],
+            frames=detection.frames,
+            options=detection.options,
+        )
+        return (await self.enrich_frame(frame)).detections[0]
 
-    async def _enrich_on(
-        self, service: str, payload: dict[str, Any]
-    ) -> tuple[EnrichResponse | EnrichmentCallError, float]:
+    async def enrich_frame(self, frame: FrameEnrichRequest) -> FrameEnrichmentResult:
+        """A frame's detections: one /enrich per service that any of them is routed to
+        (carrying only the detections routed there), merged per detection id."""
+        started = time.perf_counter()
+        options = frame.options.model_dump(exclude_none=True)
+        plans = {
+            d.detection_id: self.router.by_service(planned_models(self.router.entries, d.detection_type, options))
+            for d in frame.detections
+        }
+        services = [s for s in SERVICE_ORDER if any(s in plan for plan in plans.values())]
+        sent = {s: [d for d in frame.detections if s in plans[d.detection_id]] for s in services}
+        outcomes = await asyncio.gather(*(self._enrich_on(s, self._payload(frame, sent[s])) for s in services))
+        answers = {s: answer for s, (answer, _ms) in zip(services, outcomes, strict=True)}
+        latencies = {s: ms for s, (_answer, ms) in zip(services, outcomes, strict=True)}
+        self._record_frame(answers)
+        results = []
+        for detection in frame.detections:
+            plan = plans[detection.detection_id]
+            mine = {s: _answer_for(answers[s], detection.detection_id, s) for s in plan}
+            result = merge(detection.detection_id, detection.detection_type, plan, mine, latencies, self.router)
+            for service, call in result.services.items():
+                call.detections = len(sent[service])
+            for model, failure in result.errors.items():
+                self._record(model, failure.service, "/enrich", 0.0, ok=False)
+            result.context = render_context(result)
+            result.inference_time_ms = round((time.perf_counter() - started) * 1000.0, 2)
+            self.metrics.enrichment_results.labels(status=result.status).inc()
+            results.append(result)
+        return FrameEnrichmentResult(
+            detections=results, inference_time_ms=round((time.perf_counter() - started) * 1000.0, 2)
+        )
+
+    @staticmethod
+    def _payload(frame: FrameEnrichRequest, detections: list[FrameDetection]) -> dict[str, Any]:
+        payload = frame.model_dump(mode="json", exclude_none=True, exclude={"detections"})
+        payload["detections"] = [
+            {
+                "detection_id": d.detection_id,
+                "detection_type": d.detection_type,
+                **({"bbox": list(d.bbox)} if d.bbox is not None else {}),
+            }
+            for d in detections
+        ]
+        return payload
+
+    async def _enrich_on(self, service: str, payload: dict[str, Any]) -> tuple[ServiceAnswer, float]:
         started = time.perf_counter()
         try:
-            body = await self.services[service].post("/enrich", payload)
-            answer: EnrichResponse | EnrichmentCallError = self._parse(service, EnrichResponse, body)
+            body = await self.services[service].post(endpoints.ENRICH.path, payload)
+            answer: ServiceAnswer = self._parse(service, FrameEnrichResponse, body)
         except EnrichmentCallError as exc:
             answer = exc
         return answer, (time.perf_counter() - started) * 1000.0
 
-    # ----- helpers ---------------------------------------------------------------------
+    def _record_frame(self, answers: dict[str, ServiceAnswer]) -> None:
+        """One latency sample per model and forward pass, however many detections it served."""
+        for service, answer in answers.items():
+            if isinstance(answer, EnrichmentCallError):
+                continue
+            times: dict[str, float] = {}
+            for detection in answer.detections:
+                for model, ms in detection.model_times_ms.items():
+                    times.setdefault(model, ms)
+            for model, ms in times.items():
+                self._record(model, service, endpoints.ENRICH.path, ms, ok=True)
 
     @staticmethod
-    def _parse(service: str, shape: type[R], body: dict[str, Any]) -> R:
+    def _parse(service: str, shape: Any, body: dict[str, Any]) -> Any:
         try:
             return shape.model_validate(body)
         except ValidationError as exc:
@@ -158,3 +203,13 @@ class EnrichmentClient:
     def _record(self, model: str, service: str, endpoint: str, latency_ms: float, ok: bool) -> None:
         if self.recorder is not None:
             self.recorder.record(model, service, endpoint, latency_ms, ok)
+
+
+def _answer_for(answer: ServiceAnswer, detection_id: str, service: str) -> EnrichResponse | EnrichmentCallError:
+    """This detection's part of a service's frame answer."""
+    if isinstance(answer, EnrichmentCallError):
+        return answer
+    for item in answer.detections:
+        if item.detection_id == detection_id:
+            return item
+    return EnrichmentCallError(service, "BAD_RESPONSE", f"the answer has no result for detection {detection_id!r}")

@@ -6,21 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ai.runtime.catalog import CatalogEntry, entries_for_service
-from ai.runtime.model_env import model_env
+from ai.contracts.enrichment_catalog import EnrichmentEntry, enrichment_entries, routing_table
 
 
 @dataclass(frozen=True)
 class Router:
-    entries: dict[str, CatalogEntry]
+    entries: dict[str, EnrichmentEntry]
     roles: dict[str, str]
     urls: dict[str, str]
 
     @classmethod
     def from_environment(cls, urls: Mapping[str, str]) -> Router:
-        entries = {entry.name: entry for entry in entries_for_service("enrichment")}
-        roles = {name: model_env(entry).role or "heavy" for name, entry in entries.items()}
-        return cls(entries=entries, roles=roles, urls=dict(urls))
+        return cls(entries=enrichment_entries(), roles=dict(routing_table()), urls=dict(urls))
 
     def route_for(self, model: str) -> str:
         """``light`` or ``heavy``."""

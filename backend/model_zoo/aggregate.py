@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import httpx
 from pydantic import ValidationError
 
+from ai.contracts.enrichment_catalog import EnrichmentEntry
 from ai.contracts.model_zoo import ZooModel, ZooModels, ZooStatus, ZooStatusItem
 from ai.contracts.models import ManagerStatus, ModelStatus
-from ai.runtime.catalog import CatalogEntry
 from backend.enrichment_client.routing import Router
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ async def fetch_statuses(
     return dict(zip(names, statuses, strict=True))
 
 
-def _from_status(entry: CatalogEntry, service: str, status: ModelStatus) -> ZooModel:
+def _from_status(entry: EnrichmentEntry, service: str, status: ModelStatus) -> ZooModel:
     return ZooModel(
         name=entry.name,
         display_name=status.display_name or entry.display_name,
@@ -70,7 +70,7 @@ def _from_status(entry: CatalogEntry, service: str, status: ModelStatus) -> ZooM
     )
 
 
-def _without_status(entry: CatalogEntry, service: str, state: str, error: str) -> ZooModel:
+def _without_status(entry: EnrichmentEntry, service: str, state: str, error: str) -> ZooModel:
     return ZooModel(
         name=entry.name,
         display_name=entry.display_name,

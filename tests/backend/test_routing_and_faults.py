@@ -124,10 +124,13 @@ def test_breaker_opens_after_n_failures_and_recovers_after_cooldown(demo_models:
 
 
 def _light_app(models: Path):
-    from ai.enrichment.app import create_enrichment_app
+    from ai.enrichment.service import EnrichmentService
     from ai.enrichment.settings import EnrichmentSettings
+    from ai.runtime.model_service import create_service_app
 
-    return create_enrichment_app(EnrichmentSettings(ENRICHMENT_ROLE="light", AI_MODELS_PATH=str(models)))
+    return create_service_app(
+        EnrichmentService(EnrichmentSettings(ENRICHMENT_ROLE="light", AI_MODELS_PATH=str(models)))
+    )
 
 
 def _client_against(script: Script, **env: object) -> tuple[LiveServer, BackendSettings]:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from ai.enrichment.app import create_enrichment_app
+from ai.enrichment.service import EnrichmentService
 from ai.enrichment.settings import EnrichmentSettings
 from ai.models.demo import write_demo_weights
 from ai.runtime.catalog import load_catalog
+from ai.runtime.model_service import create_service_app
 from tests.support.server import LiveServer
 
 LIGHT_MODELS = ("threat_detector", "pose_estimator", "person_reid", "pet_classifier", "depth_estimator")
@@ -37,7 +38,7 @@ def demo_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def enrichment_server(role: str, models: Path, **env: Any) -> LiveServer:
     settings = EnrichmentSettings(ENRICHMENT_ROLE=role, AI_MODELS_PATH=str(models), **env)
-    return LiveServer(create_enrichment_app(settings))
+    return LiveServer(create_service_app(EnrichmentService(settings)))
 
 
 @pytest.fixture(scope="module")

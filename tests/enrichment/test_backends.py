@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ai.runtime.backends import AdapterOptions, cached_export, choose_backend
+from ai.runtime.backends import BackendOptions, cached_export, choose_backend
 from ai.runtime.catalog import load_catalog
 from ai.runtime.device import DeviceInfo
 from ai.runtime.families import get_family
@@ -74,7 +74,7 @@ def test_onnxruntime_and_pytorch_outputs_agree(name: str, demo_models: Path, tmp
     family = get_family(entry.family)
     raw = {}
     for backend in ("pytorch", "onnxruntime"):
-        adapter = family(entry, weights, CPU, AdapterOptions(tmp_path, tmp_path / "trt", backend=backend))
+        adapter = family(entry, weights, CPU, BackendOptions(tmp_path, tmp_path / "trt", backend=backend))
         adapter.load()
         assert adapter.backend == backend
         assert adapter.predict([bus_image()], conf=0.25), "loads and runs end to end"
@@ -106,7 +106,7 @@ def test_onnxruntime_pool_spins_only_when_asked(spinning: bool, demo_models: Pat
     entry = load_catalog()["pose_estimator"]
     weights = resolve_weights(entry, demo_models).path
     assert weights is not None
-    options = AdapterOptions(tmp_path, tmp_path / "trt", backend="onnxruntime", onnxruntime_spinning=spinning)
+    options = BackendOptions(tmp_path, tmp_path / "trt", backend="onnxruntime", onnxruntime_spinning=spinning)
     adapter = get_family(entry.family)(entry, weights, CPU, options)
     adapter.load()
     options_in_use = adapter.model.predictor.model.backend.session.get_session_options()

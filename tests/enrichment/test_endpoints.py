@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from ai.contracts.enrichment import COCO_KEYPOINT_NAMES
-from ai.enrichment import routes
-from ai.enrichment.distance import depth_png_base64
+from ai.enrichment import depth
+from ai.enrichment.depth_rules import depth_png_base64
 from tests.support.images import b64, png_bytes
 from tests.support.photos import BUS_PERSON_BOX, bus_b64
 
@@ -108,7 +108,7 @@ def test_depth_png_is_encoded_off_the_event_loop(client: httpx.Client, monkeypat
             where.append("worker thread")
         return depth_png_base64(values)
 
-    monkeypatch.setattr(routes, "depth_png_base64", recording)
+    monkeypatch.setattr(depth, "depth_png_base64", recording)
     assert client.post("/depth-estimate", json=person_request()).status_code == 200
     assert where == ["worker thread"]
 

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from ai.contracts.images import Box
-from ai.enrichment.distance import depth_in_box, depth_png_base64, distance_from_relative, proximity_label
-from ai.enrichment.pets import breed_name, pet_from_probabilities
-from ai.enrichment.threats import most_severe, severity_of, threat_type_of
+from ai.enrichment.depth_rules import depth_in_box, depth_png_base64, distance_from_relative, proximity_label
+from ai.enrichment.pet_rules import breed_name, pet_from_probabilities
+from ai.enrichment.threat_rules import most_severe, severity_of, threat_type_of
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
-"""A minimal service on the shared runtime, for testing the runtime over HTTP."""
+"""A minimal service on the shared runtime's lower layer (hand-made model specs), for
+testing the runtime's HTTP behaviour with models of chosen size and behaviour."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -16,22 +18,24 @@ from ai.runtime.settings import RuntimeSettings
 from tests.support.torch_models import Blob, run_blob
 
 
-def _infer(model: Blob, pixels: np.ndarray, sleep_s: float) -> float:
-    return run_blob(model, float(pixels.mean()) / 255.0, sleep_s)
+def _run_blobs(model: Blob, items: list[tuple[float, float]]) -> list[float]:
+    return [run_blob(model, value, sleep_s) for value, sleep_s in items]
 
 
 def toy_app(specs: list[ModelSpec], settings: RuntimeSettings | None = None, **env: Any) -> FastAPI:
     """``env`` are settings by variable name, e.g. ``VRAM_BUDGET_MB=100``."""
     settings = settings or RuntimeSettings(SERVICE_NAME="toy", **env)
-    runtime = build_runtime(settings, specs, "toy")
+    runtime = build_runtime(settings, [dataclasses.replace(s, run_batch=_run_blobs) for s in specs], "toy")
     router = APIRouter()
 
     @router.post("/infer/{name}", openapi_extra=image_request_openapi(ImageRequest))
     async def infer(name: str, request: Request, sleep: float = 0.0) -> dict[str, Any]:
         rt = get_runtime(request)
+        rt.require(name)
         _body, decoded = await read_image_request(request, ImageRequest, rt.limits)
-        value = await rt.infer(name, _infer, np.asarray(decoded.image), sleep)
-        return {"model": name, "value": value, "width": decoded.image.width, "height": decoded.image.height}
+        brightness = float(np.asarray(decoded.image).mean()) / 255.0
+        inference = await rt.infer_one(name, (brightness, sleep))
+        return {"model": name, "value": inference.output, "width": decoded.image.width, "height": decoded.image.height}
 
     @router.get("/boom")
     async def boom() -> None:

@@ -1,9 +1,11 @@
 """Adapter families: one file per kind of model, registered by name.
 
 A family knows where its weights sit in a folder, how to write tiny demo weights in
-its real on-disk format, how to load onto a device, how to run a batch, and how to
-let go. The catalog names a family per model; services turn raw family outputs into
-their contract. Family modules in this package are discovered on first lookup.
+its real on-disk format, how to load onto a device, which tasks it serves, how to run
+one forward pass over a batch (``run_batch``), and how to let go. Its typed options
+class checks the catalog row's ``options`` table. The catalog names a family per
+model; endpoints turn raw family outputs into their contract. Family modules in this
+package are discovered on first lookup.
 """
 
 from __future__ import annotations
@@ -12,27 +14,51 @@ import importlib
 import pkgutil
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ai.runtime.backends import AdapterOptions
-from ai.runtime.catalog import CatalogEntry
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ai.runtime.backends import BackendOptions
+from ai.runtime.catalog import CatalogEntry, CatalogError
 from ai.runtime.device import DeviceInfo
+from ai.runtime.families.tasks import Task
 
 _REGISTRY: dict[str, type[ModelAdapter]] = {}
 _discovered = False
+
+
+class FamilyOptions(BaseModel):
+    """A family's typed ``[models.<name>.options]``; an unknown key is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelAdapter(ABC):
     """Loads and runs one model of a family; one instance per loaded model."""
 
     family: ClassVar[str]
+    tasks: ClassVar[frozenset[Task]]
+    options_type: ClassVar[type[FamilyOptions]] = FamilyOptions
     backend: str = "pytorch"
 
-    def __init__(self, entry: CatalogEntry, weights: Path, device: DeviceInfo, options: AdapterOptions) -> None:
+    def __init__(self, entry: CatalogEntry, weights: Path, device: DeviceInfo, backend_options: BackendOptions) -> None:
         self.entry = entry
         self.weights = weights
         self.device = device
-        self.options = options
+        self.backend_options = backend_options
+        self.options = self.options_of(entry)
+
+    @classmethod
+    def options_of(cls, entry: CatalogEntry) -> Any:
+        """``entry.options`` checked by this family's options class."""
+        try:
+            return cls.options_type.model_validate(entry.options)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise CatalogError(
+                f"catalog row {entry.name!r}: [models.{entry.name}.options] does not fit family {cls.family}: "
+                f"{problems} (accepted: {', '.join(cls.options_type.model_fields) or 'none'})"
+            ) from exc
 
     @classmethod
     @abstractmethod
@@ -53,10 +79,15 @@ class ModelAdapter(ABC):
     def load(self) -> None:
         """Read the weights onto the device (blocking; runs on the loader thread)."""
 
+    @abstractmethod
+    def run_batch(self, inputs: list[Any]) -> list[Any]:
+        """One forward pass over ``inputs`` (blocking; an inference thread): one output
+        per input, in order, each as its :class:`Task` describes."""
+
     def unload(self) -> None:
         """Drop every reference to model memory; the manager collects garbage after."""
         for name in list(vars(self)):
-            if name not in {"entry", "weights", "device", "options", "backend"}:
+            if name not in {"entry", "weights", "device", "options", "backend_options", "backend"}:
                 setattr(self, name, None)
 
 
@@ -87,3 +118,9 @@ def _discover() -> None:
 def get_family(name: str) -> type[ModelAdapter] | None:
     _discover()
     return _REGISTRY.get(name)
+
+
+def families_for(task: Task) -> list[str]:
+    """Names of the registered families that serve ``task`` (for error messages)."""
+    _discover()
+    return sorted(name for name, cls in _REGISTRY.items() if task in cls.tasks)

@@ -11,12 +11,13 @@ from PIL import Image
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import register_family
 from ai.runtime.families.hf_base import TransformersAdapter, import_transformers
-from ai.runtime.families.outputs import DepthMap
+from ai.runtime.families.tasks import DepthMap, Task
 
 
 @register_family
 class HFDepth(TransformersAdapter):
     family = "hf_depth"
+    tasks = frozenset({Task.DEPTH})
     auto_model = "AutoModelForDepthEstimation"
 
     @classmethod
@@ -53,16 +54,28 @@ class HFDepth(TransformersAdapter):
         tf.DepthAnythingForDepthEstimation(config).save_pretrained(folder)
         processor.save_pretrained(folder)
 
-    def estimate(self, images: list[Image.Image]) -> list[DepthMap]:
-        """Depth at each input's own size.
+    def run_batch(self, inputs: list[Image.Image]) -> list[DepthMap]:
+        """Depth at each input's own size; one forward pass per distinct input size (the
+        processor keeps the aspect ratio, so differently shaped images cannot stack).
 
         Metric checkpoints (``depth_estimation_type="metric"``) give metres as is.
         Relative ones (the default Depth Anything V2 Small) predict inverse depth
         (larger = nearer), which is flipped and min-max normalised per image.
         """
-        inputs = self.processor(images=images, return_tensors="pt").to(self.device.torch_device)
+        maps: list[DepthMap | None] = [None] * len(inputs)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for index, image in enumerate(inputs):
+            by_size.setdefault(image.size, []).append(index)
+        for indices in by_size.values():
+            for index, depth in zip(indices, self._estimate([inputs[i] for i in indices]), strict=True):
+                maps[index] = depth
+        return maps  # type: ignore[return-value]
+
+    def _estimate(self, images: list[Image.Image]) -> list[DepthMap]:
+        """Depth maps of same-sized images, in one forward pass."""
+        batch = self.processor(images=images, return_tensors="pt").to(self.device.torch_device)
         with torch.inference_mode():
-            outputs = self.model(**inputs)
+            outputs = self.model(**batch)
         sizes = [(image.height, image.width) for image in images]
         processed = self.processor.post_process_depth_estimation(outputs, target_sizes=sizes)
         metric = getattr(self.model.config, "depth_estimation_type", "relative") == "metric"

@@ -11,7 +11,7 @@ from PIL import Image
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import register_family
 from ai.runtime.families.hf_base import TransformersAdapter, import_transformers
-from ai.runtime.families.outputs import Classification
+from ai.runtime.families.tasks import Classification, Task
 from ai.runtime.offline import prepare_model_libraries
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def demo_labels(entry: CatalogEntry) -> list[str]:
 @register_family
 class HFImageClassifier(TransformersAdapter):
     family = "hf_image_classifier"
+    tasks = frozenset({Task.CLASSIFY})
     auto_model = "AutoModelForImageClassification"
 
     @classmethod
@@ -74,16 +75,10 @@ class HFImageClassifier(TransformersAdapter):
         super().load()
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
 
-    def probabilities(self, images: list[Image.Image]) -> torch.Tensor:
-        """Probability rows in label order, one per image."""
-        inputs = self.processor(images=images, return_tensors="pt").to(self.device.torch_device)
+    def run_batch(self, inputs: list[Image.Image]) -> list[Classification]:
+        """Class probabilities per image, in label order (the processor resizes every
+        image to the model's input, so any mix of sizes is one forward pass)."""
+        batch = self.processor(images=inputs, return_tensors="pt").to(self.device.torch_device)
         with torch.inference_mode():
-            return self.model(**inputs).logits.float().softmax(dim=-1).cpu()
-
-    def classify(self, images: list[Image.Image], top_k: int | None = None) -> list[Classification]:
-        """Class probabilities per image, best first (all classes unless ``top_k``)."""
-        results = []
-        for row in self.probabilities(images):
-            order = torch.argsort(row, descending=True)[:top_k]
-            results.append(Classification([self.labels[i] for i in order], [float(row[i]) for i in order]))
-        return results
+            rows = self.model(**batch).logits.float().softmax(dim=-1).cpu().tolist()
+        return [Classification(self.labels, row) for row in rows]

@@ -1,8 +1,9 @@
 """Family ``torchreid``: person re-identification backbones (OSNet) from torchreid.
 
-Input is a person crop resized to 256x128; output an L2-normalised feature vector
-(512-d for OSNet x0.25). Weights are a torchreid state dict (``.pth``); classifier
-layers that do not match are skipped, as torchreid itself does.
+Input is a person crop resized to the options' input size (256x128 by default);
+output an L2-normalised feature vector (512-d for OSNet x0.25). Weights are a
+torchreid state dict (``.pth``); classifier layers that do not match are skipped, as
+torchreid itself does.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from pydantic import Field
 
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.device import DeviceInfo
-from ai.runtime.families import ModelAdapter, first_match, register_family
+from ai.runtime.families import FamilyOptions, ModelAdapter, first_match, register_family
+from ai.runtime.families.tasks import Task
 from ai.runtime.offline import prepare_model_libraries
 
 logger = logging.getLogger(__name__)
 
-INPUT_HEIGHT, INPUT_WIDTH = 256, 128
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -39,10 +41,15 @@ def _models() -> Any:
     return models
 
 
-def preprocess(images: list[Image.Image]) -> torch.Tensor:
+class TorchreidOptions(FamilyOptions):
+    input_height: int = Field(256, ge=16, le=1024)
+    input_width: int = Field(128, ge=16, le=1024)
+
+
+def preprocess(images: list[Image.Image], height: int = 256, width: int = 128) -> torch.Tensor:
     batch = []
     for image in images:
-        resized = image.convert("RGB").resize((INPUT_WIDTH, INPUT_HEIGHT), Image.Resampling.BILINEAR)
+        resized = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
         array = (np.asarray(resized, dtype=np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
         batch.append(torch.from_numpy(array.transpose(2, 0, 1)))
     return torch.stack(batch)
@@ -51,6 +58,9 @@ def preprocess(images: list[Image.Image]) -> torch.Tensor:
 @register_family
 class TorchreidAdapter(ModelAdapter):
     family = "torchreid"
+    tasks = frozenset({Task.EMBED})
+    options_type = TorchreidOptions
+    options: TorchreidOptions
 
     @classmethod
     def find_weights(cls, folder: Path) -> Path | None:
@@ -75,10 +85,10 @@ class TorchreidAdapter(ModelAdapter):
             load_pretrained_weights(model, str(self.weights))
         self.model = model.eval().to(self.device.torch_device)
 
-    def embed(self, images: list[Image.Image]) -> np.ndarray:
-        """One L2-normalised feature row per image."""
-        batch = preprocess(images).to(self.device.torch_device)
+    def run_batch(self, inputs: list[Image.Image]) -> list[np.ndarray]:
+        """One L2-normalised feature vector per image."""
+        batch = preprocess(inputs, self.options.input_height, self.options.input_width).to(self.device.torch_device)
         with torch.inference_mode():
             features = self.model(batch)
         features = torch.nn.functional.normalize(features.float(), dim=1)
-        return features.cpu().numpy()
+        return list(features.cpu().numpy())

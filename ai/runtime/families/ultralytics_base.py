@@ -1,7 +1,10 @@
 """Shared loading and running for Ultralytics YOLO checkpoints (detect and pose).
 
 The ``.pt`` file is the source of truth; on CPU it is exported once to ONNX (the
-fast CPU backend), on CUDA with TensorRT to an FP16 engine, both cached.
+fast CPU backend), on CUDA with TensorRT to an FP16 engine whose batch dimension
+fits the model's ``max_batch_size``, both cached. A static ONNX graph (batch 1) runs
+a batch image by image inside Ultralytics: on the CPU a batch saves per-call work,
+not forward-pass work (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from PIL import Image
+from pydantic import Field
 
 from ai.contracts.images import Box
 from ai.runtime.backends import cached_export, choose_backend, has_module
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.device import DeviceInfo
-from ai.runtime.families import ModelAdapter, first_match
-from ai.runtime.families.outputs import Detection
+from ai.runtime.families import FamilyOptions, ModelAdapter, first_match
+from ai.runtime.families.tasks import DetectInput, Detection
 from ai.runtime.offline import prepare_model_libraries
 
 logger = logging.getLogger(__name__)
@@ -38,10 +42,20 @@ def import_yolo() -> Any:
     return YOLO
 
 
+class UltralyticsOptions(FamilyOptions):
+    input_size: int = Field(640, ge=32, le=2048, multiple_of=32, description="Square input side, pixels")
+    iou: float = Field(0.7, gt=0, le=1, description="NMS IoU threshold")
+
+
 class UltralyticsAdapter(ModelAdapter):
     task: ClassVar[str]
     demo_config: ClassVar[str]
-    imgsz: int = 640
+    options_type = UltralyticsOptions
+    options: UltralyticsOptions
+
+    @property
+    def imgsz(self) -> int:
+        return self.options.input_size
 
     @classmethod
     def find_weights(cls, folder: Path) -> Path | None:
@@ -70,7 +84,7 @@ class UltralyticsAdapter(ModelAdapter):
         yolo_cls = import_yolo()
         exportable = self.weights.suffix == ".pt"
         backend, reason = choose_backend(
-            self.options.backend, self.device, self.options.use_tensorrt, exportable=exportable
+            self.backend_options.backend, self.device, self.backend_options.use_tensorrt, exportable=exportable
         )
         path = self.weights
         if backend == "onnxruntime":
@@ -88,7 +102,7 @@ class UltralyticsAdapter(ModelAdapter):
         # Ultralytics builds its predictor (and the ONNX Runtime session or TensorRT
         # context) on the first call: do it now, inside the load and its memory reading.
         self.predict([Image.new("RGB", (self.imgsz, self.imgsz))], conf=0.5)
-        if backend == "onnxruntime" and not self.device.is_cuda and not self.options.onnxruntime_spinning:
+        if backend == "onnxruntime" and not self.device.is_cuda and not self.backend_options.onnxruntime_spinning:
             self._stop_onnxruntime_spinning(path)
         logger.info("%s runs on %s (%s)", self.entry.name, backend, reason)
 
@@ -119,26 +133,47 @@ class UltralyticsAdapter(ModelAdapter):
         def export(copy: Path) -> Path:
             return Path(yolo_cls(str(copy)).export(format="onnx", imgsz=self.imgsz, simplify=True, verbose=False))
 
-        return cached_export(self.weights, self.options.cache_dir / "onnx", [f"{self.imgsz}"], ".onnx", export)
+        cache = self.backend_options.cache_dir / "onnx"
+        return cached_export(self.weights, cache, [f"{self.imgsz}"], ".onnx", export)
 
     def _export_tensorrt(self) -> Path:
+        """An FP16 engine; with batching on, its batch dimension is dynamic up to the
+        model's ``max_batch_size`` (a static engine would run a batch image by image)."""
         yolo_cls = import_yolo()
         import tensorrt
 
+        batch = self.backend_options.max_batch_size
         gpu = torch.cuda.get_device_name(self.device.index).replace(" ", "_")
-        key = [f"{self.imgsz}", "fp16", gpu, f"trt{tensorrt.__version__}"]
+        key = [f"{self.imgsz}", "fp16", f"b{batch}", gpu, f"trt{tensorrt.__version__}"]
 
         def export(copy: Path) -> Path:
             exported = yolo_cls(str(copy)).export(
-                format="engine", imgsz=self.imgsz, half=True, device=self.device.index, verbose=False
+                format="engine",
+                imgsz=self.imgsz,
+                half=True,
+                dynamic=batch > 1,
+                batch=batch,
+                device=self.device.index,
+                verbose=False,
             )
             return Path(exported)
 
-        return cached_export(self.weights, self.options.tensorrt_cache_dir, key, ".engine", export)
+        return cached_export(self.weights, self.backend_options.tensorrt_cache_dir, key, ".engine", export)
 
-    def predict(
-        self, images: list[Image.Image], conf: float, iou: float = 0.7, max_det: int = 300
-    ) -> list[list[Detection]]:
+    def run_batch(self, inputs: list[DetectInput]) -> list[list[Detection]]:
+        """One predict over every image, at the lowest threshold and highest cap asked;
+        each item then keeps what its own threshold and cap allow. A lower threshold
+        only adds boxes below the others' scores, which NMS cannot let suppress them,
+        so each item gets exactly what it would alone."""
+        conf = min(item.confidence for item in inputs)
+        max_det = max(item.max_det for item in inputs)
+        found = self.predict([item.image for item in inputs], conf=conf, max_det=max_det)
+        return [
+            [d for d in detections if d.confidence >= item.confidence][: item.max_det]
+            for item, detections in zip(inputs, found, strict=True)
+        ]
+
+    def predict(self, images: list[Image.Image], conf: float, max_det: int = 300) -> list[list[Detection]]:
         """Detections per image, in the image's pixel coordinates, best first."""
         device = (
             self.device.torch_device
@@ -147,7 +182,13 @@ class UltralyticsAdapter(ModelAdapter):
         )
         with self._lock:  # Ultralytics predictors keep per-call state: one call at a time
             results = self.model.predict(
-                images, conf=conf, iou=iou, max_det=max_det, imgsz=self.imgsz, device=device, verbose=False
+                images,
+                conf=conf,
+                iou=self.options.iou,
+                max_det=max_det,
+                imgsz=self.imgsz,
+                device=device,
+                verbose=False,
             )
         return [self._parse(result) for result in results]
 

@@ -1,0 +1,80 @@
+"""The enrichment endpoints, the same on both roles: declared once for the service
+(which binds them to models) and for the backend's client (which calls them)."""
+
+from __future__ import annotations
+
+from ai.contracts.endpoints import Endpoint
+from ai.contracts.enrichment import (
+    DepthResponse,
+    EnrichRequest,
+    EnrichResponse,
+    FrameEnrichResponse,
+    ObjectDistanceRequest,
+    ObjectDistanceResponse,
+    PetRequest,
+    PetResponse,
+    PoseResponse,
+    ReidResponse,
+    ThreatResponse,
+    VehicleResponse,
+)
+from ai.contracts.images import ImageRequest
+
+POSE = Endpoint(
+    "/pose-analyze",
+    ImageRequest,
+    PoseResponse,
+    "pose_estimator",
+    "17 COCO keypoints of the most confident person, posture and alerts (image coordinates).",
+)
+THREAT = Endpoint(
+    "/threat-detect",
+    ImageRequest,
+    ThreatResponse,
+    "threat_detector",
+    "Weapons (knife, gun, ...) with type and severity.",
+)
+REID = Endpoint(
+    "/person-reid",
+    ImageRequest,
+    ReidResponse,
+    "person_reid",
+    "A 512-d L2-normalised appearance embedding of a person crop.",
+)
+PET = Endpoint(
+    "/pet-classify",
+    PetRequest,
+    PetResponse,
+    "pet_classifier",
+    "Cat or dog, breed where the classifier knows it, and whether it is a pet at all.",
+)
+DEPTH = Endpoint(
+    "/depth-estimate",
+    ImageRequest,
+    DepthResponse,
+    "depth_estimator",
+    "A depth map of the image (or its bbox crop) as a PNG, with statistics.",
+)
+DISTANCE = Endpoint(
+    "/object-distance",
+    ObjectDistanceRequest,
+    ObjectDistanceResponse,
+    "depth_estimator",
+    "Distance to the object in `bbox` (center, mean, median or min of its depth).",
+)
+VEHICLE = Endpoint(
+    "/vehicle-classify",
+    ImageRequest,
+    VehicleResponse,
+    "vehicle_classifier",
+    "Vehicle type (11 segment classes), display name, commercial or not, all scores.",
+)
+ENRICH = Endpoint(
+    "/enrich",
+    EnrichRequest,
+    EnrichResponse | FrameEnrichResponse,
+    None,
+    "Run every model this instance hosts that a detection triggers. With `detections`, a frame's detections "
+    "in one call: each model runs once over all the crops it is triggered for, and the answer has one result "
+    "per detection.",
+)

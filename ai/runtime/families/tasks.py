@@ -1,0 +1,70 @@
+"""What families do: each task names the input a family's ``run_batch`` takes per item
+and the output it gives back, so an endpoint declares the task it needs and the
+runtime checks at start-up that the hosted model's family provides it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from PIL import Image
+
+from ai.contracts.images import Box
+
+
+class Task(StrEnum):
+    """Per item: DETECT and POSE take a :class:`DetectInput` and give ``list[Detection]``
+    (POSE with keypoints); EMBED takes an image and gives an L2-normalised vector;
+    CLASSIFY takes an image and gives a :class:`Classification`; DEPTH takes an image
+    and gives a :class:`DepthMap`."""
+
+    DETECT = "detect"
+    POSE = "pose"
+    EMBED = "embed"
+    CLASSIFY = "classify"
+    DEPTH = "depth"
+
+
+@dataclass(frozen=True)
+class DetectInput:
+    """One image to detect in, with the request's own threshold and cap."""
+
+    image: Image.Image
+    confidence: float
+    max_det: int = 300
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    class_id: int
+    confidence: float
+    box: Box
+    keypoints: list[tuple[float, float, float]] = field(default_factory=list)  # (x, y, confidence)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Class probabilities of one image, in the model's label order."""
+
+    labels: list[str]
+    probabilities: list[float]
+
+    @property
+    def top(self) -> tuple[str, float]:
+        best = max(range(len(self.labels)), key=self.probabilities.__getitem__)
+        return self.labels[best], self.probabilities[best]
+
+    def ranked(self) -> list[tuple[str, float]]:
+        """(label, probability), best first."""
+        return sorted(zip(self.labels, self.probabilities, strict=True), key=lambda pair: -pair[1])
+
+
+@dataclass(frozen=True)
+class DepthMap:
+    """Depth per pixel at the input's size, larger = farther: metres when ``is_metric``,
+    else relative depth normalised to 0 (nearest) .. 1 (farthest)."""
+
+    values: np.ndarray
+    is_metric: bool
