@@ -22,13 +22,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ai.enrichment.depth import estimate_depth
-from ai.enrichment.pet import classify_pet
-from ai.enrichment.reid import embed_person
+from ai.contracts.images import Box
 from ai.enrichment.settings import EnrichmentSettings
 from ai.runtime import device as memory
+from ai.runtime.image_request import load_image
 from ai.runtime.threads import configure_torch_threads
-from benchmarks.enrichment_http_overhead import PHOTO, decode_crop, load_adapter, models_root
+from benchmarks.harness import BOX, PHOTO, load_adapter, models_root
 
 MODES = {"serving": memory.ALLOC_SERVING, "fixed": (memory.ALLOC_SERVING[0], 128 << 10)}
 
@@ -52,11 +51,11 @@ def main() -> int:
         name: loader.submit(load, name).result() for name in ("depth_estimator", "person_reid", "pet_classifier")
     }
     configure_torch_threads(settings.torch_threads, settings.inference_workers)
-    crop = decode_crop(PHOTO.read_bytes())[1]
+    crop = load_image(PHOTO.read_bytes(), Box(*map(float, BOX)), settings.image_limits).image
     calls: dict[str, Callable[[], Any]] = {
-        "depth (person crop)": lambda: estimate_depth(adapters["depth_estimator"], crop),
-        "re-ID": lambda: embed_person(adapters["person_reid"], crop),
-        "pet": lambda: classify_pet(adapters["pet_classifier"], crop),
+        "depth (person crop)": lambda: adapters["depth_estimator"].run_batch([crop]),
+        "re-ID": lambda: adapters["person_reid"].run_batch([crop]),
+        "pet": lambda: adapters["pet_classifier"].run_batch([crop]),
     }
     timings: dict[tuple[str, str], list[float]] = {(c, m): [] for c in calls for m in MODES}
     for _ in range(args.blocks):

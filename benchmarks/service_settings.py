@@ -25,14 +25,8 @@ from typing import Any
 import httpx
 
 from ai.runtime.threads import usable_cpus
-from benchmarks.enrichment_http_overhead import (
-    PHOTO,
-    SETTLE_S,
-    free_port,
-    models_root,
-    request_bodies,
-    start_service,
-)
+from benchmarks.enrichment_http_overhead import request_bodies
+from benchmarks.harness import SETTLE_S, light_services, models_root
 
 ARMS = ("A", "B")
 MIXED = "mixed"
@@ -80,13 +74,10 @@ def main() -> int:
     for name in arm_b:
         os.environ.pop(name, None)  # arm A runs on the defaults
     root = models_root()
-    bodies = request_bodies(PHOTO.read_bytes())
-    ports = {arm: free_port() for arm in ARMS}
-    services = {arm: start_service(root, ports[arm], arm_b if arm == "B" else {}) for arm in ARMS}
-    urls = {arm: f"http://127.0.0.1:{ports[arm]}" for arm in ARMS}
+    bodies = request_bodies()
     per_round = args.rounds * args.concurrency // 2
     rows = []
-    try:
+    with light_services(root, {"A": {}, "B": arm_b}) as urls:
         clients = {arm: httpx.Client(base_url=urls[arm], timeout=300) for arm in ARMS}
         for endpoint, body in bodies.items():
             for _ in range(args.warmup):  # loads, exports, caches
@@ -105,10 +96,6 @@ def main() -> int:
         rows.append((MIXED, None, {arm: throughput(urls[arm], mixed, args.concurrency) for arm in ARMS}))
         for client in clients.values():
             client.close()
-    finally:
-        for service in services.values():
-            service.terminate()
-            service.wait(timeout=30)
 
     setting = " ".join(f"{name}={value}" for name, value in arm_b.items())
     print(f"\nA: defaults; B: {setting}; {cpus} usable CPU(s); ratios above 1: A is faster")

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ai.contracts.enrichment_catalog import routing_table
 from ai.models.demo import DemoError, write_demo_weights
 from ai.models.pull import PullError, pull
 from ai.runtime.catalog import CatalogEntry, load_catalog
@@ -25,6 +26,7 @@ def _select(names: list[str]) -> list[CatalogEntry]:
 
 def cmd_list(args: argparse.Namespace, settings: RuntimeSettings) -> int:
     rows = [("NAME", "SERVICE", "ROLE", "FAMILY", "PRIORITY", "VRAM_MB", "WEIGHTS", "WHERE")]
+    roles = routing_table()  # where ENRICHMENT_<KEY>_SERVICE puts each enrichment model now
     for entry in _select(args.names):
         found = resolve_weights(entry, settings.ai_models_path, settings.hf_home)
         if get_family(entry.family) is None:
@@ -37,7 +39,7 @@ def cmd_list(args: argparse.Namespace, settings: RuntimeSettings) -> int:
             (
                 entry.name,
                 entry.service,
-                entry.role or "-",
+                roles.get(entry.name, "-"),
                 entry.family,
                 entry.priority,
                 f"{entry.vram_mb:.0f}",
