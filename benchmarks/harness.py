@@ -114,10 +114,16 @@ def load_adapter(name: str, root: Path, settings: EnrichmentSettings) -> ModelAd
     assert found.path is not None, found.message
     family = get_family(entry.family)
     assert family is not None
+    device = select_device(settings.device)
     options = BackendOptions(
-        settings.cache_dir, settings.trt_cache, env.backend, env.use_tensorrt, settings.onnxruntime_spinning
+        settings.cache_dir,
+        settings.trt_cache,
+        env.backend,
+        env.use_tensorrt,
+        settings.onnxruntime_spinning,
+        env.batch_limits(entry, device.is_cuda).max_batch_size,
     )
-    adapter = family(entry, found.path, select_device(settings.device), options)
+    adapter = family(entry, found.path, device, options)
     family.prepare(adapter.device)
     adapter.load()
     return adapter

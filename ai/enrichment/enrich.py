@@ -37,7 +37,7 @@ from ai.enrichment.vehicle import vehicle_result
 from ai.runtime.batcher import Inference
 from ai.runtime.declarations import Call, CompositeEndpoint
 from ai.runtime.errors import ErrorCode, ServiceError
-from ai.runtime.families.tasks import Task
+from ai.runtime.families.tasks import Classification, Task
 from ai.runtime.images import clamp_box
 from ai.runtime.service import ServiceRuntime
 
@@ -80,10 +80,6 @@ class Frame:
             results = await self.runtime.infer(model, items)
         except ServiceError as exc:  # refused as a whole (queue full, ...)
             results = [exc] * len(items)
-        except Exception as exc:
-            logger.error("enrichment %s failed", model, exc_info=exc)
-            results = [ServiceError(ErrorCode.INFERENCE_FAILED, f"{model} failed: {type(exc).__name__}: {exc}")]
-            results *= len(items)
         outputs = []
         for target, result in zip(targets, results, strict=True):
             if isinstance(result, Inference):
@@ -93,6 +89,17 @@ class Frame:
                 target.errors[model] = ModelError(code=result.code.value, message=result.message)
                 outputs.append(None)
         return outputs
+
+    @staticmethod
+    def finish(model: str, target: Target, fn: Callable[..., Any], *args: Any) -> Any | None:
+        """Post-processing of one target's output; a failure is that model's error there."""
+        try:
+            return fn(*args)
+        except Exception as exc:
+            logger.exception("post-processing of %s failed", model)
+            message = f"{model}: post-processing failed: {type(exc).__name__}: {exc}"
+            target.errors[model] = ModelError(code=ErrorCode.INFERENCE_FAILED.value, message=message)
+            return None
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,9 @@ def per_crop(
         outputs = await frame.infer(model, [prepare(t, frame.settings) for t in targets], targets)
         for target, output in zip(targets, outputs, strict=True):
             if output is not None:
-                target.fields[field_name] = finish(target, output, frame.settings)
+                result = frame.finish(model, target, finish, target, output, frame.settings)
+                if result is not None:
+                    target.fields[field_name] = result
 
     return Enrichment({model: task}, run)
 
@@ -134,20 +143,22 @@ def per_frame(field_name: str, model: str, task: Task, finish: Callable[[Frame, 
                 target.errors[model] = first.errors[model]
         if output is None:
             return
-        results = await asyncio.to_thread(lambda: [finish(frame, t, output) for t in targets])
+        results = await asyncio.to_thread(lambda: [frame.finish(model, t, finish, frame, t, output) for t in targets])
         for target, result in zip(targets, results, strict=True):
-            target.fields[field_name] = result
+            if result is not None:
+                target.fields[field_name] = result
 
     return Enrichment({model: task}, run)
 
 
-DEMOGRAPHICS = ("age_classifier", "gender_classifier")
+DEMOGRAPHICS = ENRICHMENTS["demographics"]  # age, gender
 
 
 async def _demographics(frame: Frame, targets: list[Target]) -> None:
     """Face first (when a face detector is hosted here), then age and gender on it."""
-    settings, hosted = frame.settings, frame.hosted
-    if "face_detector" in hosted:
+    settings = frame.settings
+    classifiers = [name for name in DEMOGRAPHICS if name in frame.hosted]
+    if "face_detector" in frame.hosted:
         found = await frame.infer(
             "face_detector", [face_input(t.crop, settings.face_confidence) for t in targets], targets
         )
@@ -156,23 +167,32 @@ async def _demographics(frame: Frame, targets: list[Target]) -> None:
             face = face_crop(target.crop, detections) if detections is not None else None
             if face is not None:
                 faced.append((target, face))
-            elif detections is not None:
-                for name in ("age_classifier", "gender_classifier"):
-                    if name in hosted:
-                        target.skipped[name] = "no face visible in the person crop"
+            elif detections is None:  # the face detector failed: so did what needed a face
+                failure = target.errors["face_detector"]
+                for name in classifiers:
+                    target.errors[name] = ModelError(code=failure.code, message=f"no face: {failure.message}")
+            else:
+                for name in classifiers:
+                    target.skipped[name] = "no face visible in the person crop"
     else:
         faced = [(target, head_region(target.crop)) for target in targets]
     if not faced:
         return
     people, faces = [t for t, _ in faced], [f for _, f in faced]
-    jobs = [frame.infer(name, faces, people) if name in hosted else _nothing(len(faces)) for name in DEMOGRAPHICS]
+    jobs = [frame.infer(name, faces, people) if name in frame.hosted else _nothing(len(faces)) for name in DEMOGRAPHICS]
     ages, genders = await asyncio.gather(*jobs)
+
+    def demographics(age: Classification | None, gender: Classification | None) -> DemographicsResult:
+        return DemographicsResult(
+            age=age_result(age) if age is not None else None,
+            gender=gender_result(gender, settings.gender_confidence) if gender is not None else None,
+        )
+
     for target, age, gender in zip(people, ages, genders, strict=True):
         if age is not None or gender is not None:
-            target.fields["demographics"] = DemographicsResult(
-                age=age_result(age) if age is not None else None,
-                gender=gender_result(gender, settings.gender_confidence) if gender is not None else None,
-            )
+            result = frame.finish("age_classifier", target, demographics, age, gender)
+            if result is not None:
+                target.fields["demographics"] = result
 
 
 async def _nothing(count: int) -> list[None]:

@@ -48,7 +48,3 @@ class EnrichmentSettings(RuntimeSettings):
         if role_preload is not None:  # the compose-level ENRICHMENT_<ROLE>_PRELOAD_MODELS wins
             self.preload_models = role_preload
         return self
-
-    @property
-    def metrics_prefix(self) -> str:
-        return f"enrichment_{self.role}"

@@ -11,9 +11,10 @@ pass, as Triton's dynamic batcher does, with two rules of our own.
 
 A request's own inputs (a frame's crops) always run together in one pass, even past
 ``max_batch_size``, which limits only how much is merged across requests. The queue
-is bounded (``MAX_QUEUED_REQUESTS`` inputs): beyond it a request is refused with 503
-``RESOURCE_EXHAUSTED`` and ``Retry-After``. When a merged pass fails with anything but
-a resource error, its inputs run again one by one, so a bad input fails only itself.
+is bounded (``MAX_QUEUED_REQUESTS`` requests per model): beyond it a request is refused
+with 503 ``RESOURCE_EXHAUSTED`` and ``Retry-After``. When a merged pass fails with
+``INFERENCE_FAILED`` (the model raised), its inputs run again one by one, so a bad input
+fails only itself; a resource error (out of memory twice, no room) fails the whole pass.
 """
 
 from __future__ import annotations
@@ -98,11 +99,12 @@ class Batcher:
         an :class:`Inference` or the :class:`ServiceError` that item met."""
         if not items:
             return []
-        if self._queued and self._queued + len(items) > self.max_queued:
+        if len(self._pending) >= self.max_queued:
             raise ServiceError(
                 ErrorCode.RESOURCE_EXHAUSTED,
-                f"{self._queued} inputs already wait for {self.model} (MAX_QUEUED_REQUESTS = {self.max_queued})",
-                details={"model": self.model, "queued": self._queued, "limit": self.max_queued},
+                f"{len(self._pending)} requests already wait for {self.model} "
+                f"(MAX_QUEUED_REQUESTS = {self.max_queued})",
+                details={"model": self.model, "queued_requests": len(self._pending), "limit": self.max_queued},
                 retry_after=self.retry_after_s,
             )
         group = _Group(items, asyncio.get_running_loop().create_future(), time.monotonic())
@@ -121,6 +123,7 @@ class Batcher:
         """Refuse what still waits (the service is stopping)."""
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
         stopping = ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "the service is shutting down")
         while self._pending:
             group = self._pending.popleft()
@@ -171,6 +174,10 @@ class Batcher:
         items = [item for group in groups for item in group.items]
         try:
             results = await self._run_items(items)
+        except asyncio.CancelledError:  # the service is stopping: answer, do not leave them waiting
+            stopping = ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "the service is shutting down")
+            self._deliver(groups, [stopping] * len(items))
+            raise
         except Exception as exc:  # a bug in the runtime, not in a model: fail these requests, not the loop
             logger.exception("batch execution of %s failed", self.model)
             error = ServiceError(ErrorCode.INTERNAL, f"{self.model}: {type(exc).__name__}: {exc}")
@@ -178,6 +185,10 @@ class Batcher:
         finally:
             self._in_flight -= 1
             self._dispatch()
+        self._deliver(groups, results)
+
+    @staticmethod
+    def _deliver(groups: list[_Group], results: list[ItemResult]) -> None:
         offset = 0
         for group in groups:
             if not group.future.done():

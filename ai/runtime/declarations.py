@@ -1,8 +1,8 @@
 """Declared model calls. An endpoint is declared once: its contract (path, model,
 schemas), the task it needs from the model's family, ``prepare`` (request side: the
 decoded, cropped image to the family's input) and ``finish`` (pure: the family's
-output to the contract's fields). The runtime reads the body, decodes, batches,
-times and builds the route with its OpenAPI; it checks the declarations against the
+output to the contract's fields). The runtime reads the body, decodes and crops
+on a worker thread, batches, times and builds the route with its OpenAPI; it checks the declarations against the
 catalog at start-up. An endpoint over several models is a :class:`CompositeEndpoint`
 whose handler runs them through the same batchers.
 """
@@ -46,9 +46,12 @@ Fields = Mapping[str, Any] | BaseModel
 class ModelEndpoint:
     """An endpoint that runs ``contract.model`` once on the request's image.
 
-    ``finish`` returns the response's fields except ``inference_time_ms``, which the
-    runtime adds. It runs on the event loop unless ``finish_on_thread`` (for work of
-    milliseconds, such as encoding a PNG).
+    ``prepare`` runs on the event loop and must be cheap (building the family's input);
+    per-image work such as resizing belongs in the family's ``run_batch``, where it is
+    batched. ``finish`` returns the response's fields except ``inference_time_ms``, which
+    the runtime adds; it runs on the event loop unless ``finish_on_thread`` (for work of
+    milliseconds, such as encoding a PNG), and an exception in it is the model's
+    ``INFERENCE_FAILED``.
     """
 
     contract: Endpoint

@@ -4,15 +4,19 @@ prepare on a worker thread, run through the model's batcher, finish, add the tim
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from ai.runtime.conventions import ERROR_RESPONSES
-from ai.runtime.declarations import Call, CompositeEndpoint, Declaration, ModelEndpoint
-from ai.runtime.image_request import image_request_openapi, image_source, load_image, parse_body, read_payload
+from ai.runtime.declarations import Call, CompositeEndpoint, Declaration, Fields, ModelEndpoint
+from ai.runtime.errors import ErrorCode, ServiceError
+from ai.runtime.image_request import image_request_openapi, read_image_request
 from ai.runtime.service import ServiceRuntime, get_runtime
+
+logger = logging.getLogger(__name__)
 
 
 def endpoint_router(declarations: Iterable[Declaration], tag: str) -> APIRouter:
@@ -33,18 +37,24 @@ def endpoint_router(declarations: Iterable[Declaration], tag: str) -> APIRouter:
     return router
 
 
-async def _read_call(request: Request, runtime: ServiceRuntime, declaration: Declaration) -> tuple[Call, Any]:
-    """Parse and validate the body, then decode (and prepare) on a worker thread."""
-    data, files = await read_payload(request)
-    body = parse_body(declaration.contract.request, data)
-    raw = image_source(body, files)
+async def _read_call(request: Request, runtime: ServiceRuntime, declaration: Declaration) -> Call:
+    """Parse and validate the body, then decode (and crop) it on a worker thread."""
+    body, image = await read_image_request(request, declaration.contract.request, runtime.limits, declaration.crop)
+    return Call(body, image, runtime.settings)
 
-    def decode() -> tuple[Call, Any]:
-        image = load_image(raw, getattr(body, "bbox", None), runtime.limits, "image", declaration.crop)
-        call = Call(body, image, runtime.settings)
-        return call, declaration.prepare(call) if isinstance(declaration, ModelEndpoint) else None
 
-    return await asyncio.to_thread(decode)
+def finish_or_fail(declaration: ModelEndpoint, call: Call, output: Any) -> Fields:
+    """``finish``, with a failure reported as the model's (500 ``INFERENCE_FAILED``)."""
+    try:
+        return declaration.finish(call, output)
+    except Exception as exc:
+        logger.exception("post-processing of %s failed", declaration.contract.path)
+        model = declaration.contract.model
+        raise ServiceError(
+            ErrorCode.INFERENCE_FAILED,
+            f"{model}: post-processing failed: {type(exc).__name__}: {exc}",
+            details={"model": model},
+        ) from exc
 
 
 def _handler(declaration: Declaration) -> Any:
@@ -54,8 +64,7 @@ def _handler(declaration: Declaration) -> Any:
 
         async def composite(request: Request) -> Any:
             runtime = get_runtime(request)
-            call, _ = await _read_call(request, runtime, declaration)
-            return await declaration.handle(call, runtime)
+            return await declaration.handle(await _read_call(request, runtime, declaration), runtime)
 
         composite.__doc__ = contract.summary
         return composite
@@ -66,12 +75,12 @@ def _handler(declaration: Declaration) -> Any:
     async def single(request: Request) -> Any:
         runtime = get_runtime(request)
         runtime.require(model)  # a model hosted elsewhere is refused before the body is read
-        call, item = await _read_call(request, runtime, declaration)
-        inference = await runtime.infer_one(model, item)
+        call = await _read_call(request, runtime, declaration)
+        inference = await runtime.infer_one(model, declaration.prepare(call))
         if declaration.finish_on_thread:
-            fields = await asyncio.to_thread(declaration.finish, call, inference.output)
+            fields = await asyncio.to_thread(finish_or_fail, declaration, call, inference.output)
         else:
-            fields = declaration.finish(call, inference.output)
+            fields = finish_or_fail(declaration, call, inference.output)
         # dict() of a model keeps its nested models as they are: nothing is re-validated twice.
         return contract.response(**dict(fields), inference_time_ms=inference.ms)
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
+
+from pydantic import ValidationError
 
 
 class ErrorCode(StrEnum):
@@ -93,3 +98,13 @@ def invalid_request(message: str, **details: Any) -> ServiceError:
 
 class StartupError(Exception):
     """A service cannot start as configured; the message names what to fix."""
+
+
+@contextlib.contextmanager
+def exit_on_bad_configuration() -> Iterator[None]:
+    """A configuration problem at start-up exits with status 2 and one message, not a traceback."""
+    try:
+        yield
+    except (StartupError, ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

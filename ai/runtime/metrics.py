@@ -89,7 +89,7 @@ class ServiceMetrics(RequestMetrics):
         )
         self.model_queue_delay_seconds = Histogram(
             f"{p}_model_queue_delay_seconds",
-            "Time an input waited for its forward pass to start",
+            "Time a request's inputs waited for their forward pass to start",
             ["model"],
             buckets=QUEUE_BUCKETS,
             registry=r,

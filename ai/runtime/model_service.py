@@ -6,21 +6,19 @@ OpenAPI, health, metrics, profiling); :func:`serve` is the service's ``__main__`
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
 from fastapi import FastAPI
-from pydantic import ValidationError
 
 from ai.runtime.app import create_app
 from ai.runtime.catalog import CatalogEntry, StrictEntry, read_catalog
 from ai.runtime.declarations import Declaration
 from ai.runtime.device import select_device
 from ai.runtime.endpoints import endpoint_router
-from ai.runtime.errors import ServiceError, StartupError
+from ai.runtime.errors import ServiceError, exit_on_bad_configuration
 from ai.runtime.hosting import spec_for_entry
 from ai.runtime.logs import configure_logging
 from ai.runtime.profiling import start_profiling
@@ -95,13 +93,9 @@ def create_service_app(service: ModelService) -> FastAPI:
 
 
 def serve(service_type: type[ModelService]) -> None:
-    """Run ``service_type`` with uvicorn; a configuration problem exits with status 2
-    and one message, not a traceback."""
-    try:
+    """Run ``service_type`` with uvicorn; a configuration problem exits with status 2."""
+    with exit_on_bad_configuration():
         settings = service_type.settings_type()
         configure_logging(settings.log_level)
         app = create_service_app(service_type(settings))
-    except (StartupError, ValidationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False)

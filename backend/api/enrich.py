@@ -13,17 +13,22 @@ from ai.contracts.enrichment_result import (
     FrameEnrichmentResult,
     FrameEnrichRequest,
 )
+from ai.contracts.images import Box
 from ai.runtime.conventions import ERROR_RESPONSES
-from ai.runtime.images import decode_base64, probe_image
+from ai.runtime.images import clamp_box, decode_base64, probe_image
 from backend.state import BackendState, get_state
 
 router = APIRouter(tags=["enrichment"])
 
 
-def _vet_image(text: str, state: BackendState) -> None:
-    """Refuse bad images here with a 4xx, rather than as a FAILED result from both services."""
+def _vet(image: str, boxes: dict[str, Box | None], state: BackendState) -> None:
+    """Refuse a bad image or a box outside it here, with a 4xx naming it, rather than as
+    FAILED results from both services (one bad box would fail the whole frame there)."""
     limits = state.settings.image_limits
-    probe_image(decode_base64(text, limits), limits)
+    size = probe_image(decode_base64(image, limits), limits).size
+    for field, box in boxes.items():
+        if box is not None:
+            clamp_box(size, box, limits, field)
 
 
 @router.post("/api/enrich", response_model=EnrichmentResult, responses=ERROR_RESPONSES)
@@ -31,7 +36,7 @@ async def enrich(detection: DetectionEnrichRequest, state: BackendState = Depend
     """Route each triggered model to the light or heavy service (ENRICHMENT_<KEY>_SERVICE),
     one /enrich per service, and merge: status FULL, PARTIAL or FAILED, per-model errors,
     and the context text for the risk prompt. Answers 200 whenever the input was valid."""
-    await asyncio.to_thread(_vet_image, detection.image, state)
+    await asyncio.to_thread(_vet, detection.image, {"bbox": detection.bbox}, state)
     return await state.client.enrich(detection)
 
 
@@ -39,5 +44,6 @@ async def enrich(detection: DetectionEnrichRequest, state: BackendState = Depend
 async def enrich_frame(frame: FrameEnrichRequest, state: BackendState = Depends(get_state)) -> FrameEnrichmentResult:
     """A frame's detections in one /enrich per service: each model runs once over all the
     crops it is triggered for; one merged result per detection, as for ``/api/enrich``."""
-    await asyncio.to_thread(_vet_image, frame.image, state)
+    boxes = {f"detections[{i}].bbox": d.bbox for i, d in enumerate(frame.detections)}
+    await asyncio.to_thread(_vet, frame.image, boxes, state)
     return await state.client.enrich_frame(frame)

@@ -140,19 +140,20 @@ class EnrichmentClient:
         answers = {s: answer for s, (answer, _ms) in zip(services, outcomes, strict=True)}
         latencies = {s: ms for s, (_answer, ms) in zip(services, outcomes, strict=True)}
         self._record_frame(answers)
-        results = []
+        results, failed = [], set()
         for detection in frame.detections:
             plan = plans[detection.detection_id]
             mine = {s: _answer_for(answers[s], detection.detection_id, s) for s in plan}
             result = merge(detection.detection_id, detection.detection_type, plan, mine, latencies, self.router)
             for service, call in result.services.items():
                 call.detections = len(sent[service])
-            for model, failure in result.errors.items():
-                self._record(model, failure.service, "/enrich", 0.0, ok=False)
+            failed |= {(model, failure.service) for model, failure in result.errors.items()}
             result.context = render_context(result)
             result.inference_time_ms = round((time.perf_counter() - started) * 1000.0, 2)
             self.metrics.enrichment_results.labels(status=result.status).inc()
             results.append(result)
+        for model, service in sorted(failed):  # one sample per model and call, as for successes
+            self._record(model, service, endpoints.ENRICH.path, 0.0, ok=False)
         return FrameEnrichmentResult(
             detections=results, inference_time_ms=round((time.perf_counter() - started) * 1000.0, 2)
         )
@@ -180,7 +181,7 @@ class EnrichmentClient:
         return answer, (time.perf_counter() - started) * 1000.0
 
     def _record_frame(self, answers: dict[str, ServiceAnswer]) -> None:
-        """One latency sample per model and forward pass, however many detections it served."""
+        """One latency sample per model and call, however many detections its pass served."""
         for service, answer in answers.items():
             if isinstance(answer, EnrichmentCallError):
                 continue

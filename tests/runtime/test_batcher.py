@@ -161,3 +161,29 @@ async def test_metrics_count_inferences_and_executions_like_triton() -> None:
     assert 't_model_executions_total{model="m"} 2.0' in text
     assert 't_model_batch_size_bucket{le="1.0",model="m"} 1.0' in text
     assert 't_model_queue_delay_seconds_count{model="m"} 4.0' in text
+
+
+class Cancelled(Script):
+    """A pass interrupted because the service stops (the executor is shut down)."""
+
+    async def __call__(self, items: list[Any]) -> tuple[list[Any], float]:
+        self.batches.append(list(items))
+        raise asyncio.CancelledError
+
+
+async def test_requests_in_a_pass_cut_short_by_shutdown_are_answered_not_left_hanging() -> None:
+    results = await asyncio.wait_for(batcher(Cancelled()).submit([1, 2]), timeout=2)
+    assert outputs(results) == ["SERVICE_UNAVAILABLE"] * 2
+
+
+async def test_closing_answers_what_still_waits() -> None:
+    b = batcher(Script(pass_s=0.2))
+    running = asyncio.ensure_future(b.submit([1]))
+    await asyncio.sleep(0.01)
+    waiting = asyncio.ensure_future(b.submit([2]))
+    await asyncio.sleep(0.01)
+    b.close()
+    with pytest.raises(ServiceError) as stopped:
+        await asyncio.wait_for(waiting, timeout=2)
+    assert stopped.value.code is ErrorCode.SERVICE_UNAVAILABLE
+    assert outputs(await running) == [10], "the pass already running still answers"

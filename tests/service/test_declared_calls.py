@@ -176,6 +176,20 @@ def test_a_full_queue_answers_503_with_retry_after(toy_models: Path, monkeypatch
         assert int(refused.headers["Retry-After"]) >= 1
 
 
+def test_a_failing_finish_is_the_models_500_and_the_service_keeps_serving(toy_models: Path) -> None:
+    def broken(_call: object, vector: object) -> dict[str, object]:
+        raise ValueError("a post-processing bug")
+
+    service = _service_with(dataclasses.replace(EMBED_ENDPOINT, finish=broken))
+    with toy_server(toy_models, service) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        response = client.post("/embed", json=image("red"))
+        health = client.get("/health")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "INFERENCE_FAILED" and "post-processing failed: ValueError" in error["message"]
+    assert health.status_code == 200
+
+
 def _service_with(*endpoints: ModelEndpoint, catalog: Path | None = None) -> type[ToyService]:
     class Variant(ToyService):
         pass

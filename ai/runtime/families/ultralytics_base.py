@@ -167,7 +167,10 @@ class UltralyticsAdapter(ModelAdapter):
         so each item gets exactly what it would alone."""
         conf = min(item.confidence for item in inputs)
         max_det = max(item.max_det for item in inputs)
-        found = self.predict([item.image for item in inputs], conf=conf, max_det=max_det)
+        images = [item.image for item in inputs]
+        # An engine accepts at most the batch it was built for; a frame may bring more crops.
+        step = self.backend_options.max_batch_size if self.backend == "tensorrt" else len(images)
+        found = [d for i in range(0, len(images), step) for d in self.predict(images[i : i + step], conf, max_det)]
         return [
             [d for d in detections if d.confidence >= item.confidence][: item.max_det]
             for item, detections in zip(inputs, found, strict=True)
