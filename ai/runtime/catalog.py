@@ -143,10 +143,6 @@ def read_catalog(path: Path, service: str | None = None) -> dict[str, CatalogEnt
     return parse_catalog(path.read_text(encoding="utf-8"), service or path.parent.name, str(path))
 
 
-def service_catalog_path(service: str) -> Path:
-    return AI_ROOT / service / "catalog.toml"
-
-
 @cache
 def load_catalog(root: Path = AI_ROOT) -> dict[str, CatalogEntry]:
     """Every service's rows by model name (cached; the files ship with the code)."""
