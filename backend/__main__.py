@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from ai.runtime.errors import exit_on_bad_configuration
 from ai.runtime.logs import configure_logging
+from ai.runtime.serving import run_app
 from backend.app import create_backend_app
 from backend.settings import BackendSettings
 
@@ -15,13 +14,7 @@ def main() -> None:
         settings = BackendSettings()
         configure_logging(settings.log_level)
         app = create_backend_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    run_app(app, settings)
 
 
 if __name__ == "__main__":

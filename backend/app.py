@@ -56,7 +56,7 @@ def create_backend_app(
         lifespan=lifespan,
     )
     app.state.backend = state
-    apply_conventions(app, metrics, settings.max_request_bytes)
+    apply_conventions(app, metrics, settings)
     for router in (service.router, enrich.router, model_zoo.router):
         app.include_router(router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from ai.runtime.settings import ServiceSettings
 
@@ -15,6 +15,9 @@ class BackendSettings(ServiceSettings):
 
     enrichment_url: str = Field("http://ai-enrichment:8094", validation_alias="ENRICHMENT_URL")
     enrichment_light_url: str = Field("http://ai-enrichment-light:8096", validation_alias="ENRICHMENT_LIGHT_URL")
+    # Bearer keys the backend presents to each role (empty: no Authorization header).
+    enrichment_api_key: SecretStr = Field(SecretStr(""), validation_alias="ENRICHMENT_API_KEY")
+    enrichment_light_api_key: SecretStr = Field(SecretStr(""), validation_alias="ENRICHMENT_LIGHT_API_KEY")
 
     connect_timeout_s: float = Field(2.0, validation_alias="ENRICHMENT_CONNECT_TIMEOUT_SECONDS", gt=0)
     read_timeout_s: float = Field(30.0, validation_alias="ENRICHMENT_READ_TIMEOUT_SECONDS", gt=0)
@@ -24,6 +27,8 @@ class BackendSettings(ServiceSettings):
     retry_max_s: float = Field(2.0, validation_alias="ENRICHMENT_RETRY_MAX_SECONDS", ge=0)
     breaker_failures: int = Field(5, validation_alias="ENRICHMENT_BREAKER_FAILURES", ge=1)
     breaker_cooldown_s: float = Field(30.0, validation_alias="ENRICHMENT_BREAKER_COOLDOWN_SECONDS", gt=0)
+    breaker_half_open_calls: int = Field(3, validation_alias="ENRICHMENT_BREAKER_HALF_OPEN_CALLS", ge=1)
+    ready_probe_s: float = Field(1.0, validation_alias="ENRICHMENT_READY_PROBE_SECONDS", ge=0)
     max_concurrency: int = Field(8, validation_alias="ENRICHMENT_MAX_CONCURRENCY", ge=1)
     status_timeout_s: float = Field(3.0, validation_alias="MODEL_STATUS_TIMEOUT_SECONDS", gt=0)
 
@@ -41,3 +46,7 @@ class BackendSettings(ServiceSettings):
     @property
     def enrichment_urls(self) -> dict[str, str]:
         return {"light": self.enrichment_light_url.rstrip("/"), "heavy": self.enrichment_url.rstrip("/")}
+
+    @property
+    def enrichment_api_keys(self) -> dict[str, SecretStr]:
+        return {"light": self.enrichment_light_api_key, "heavy": self.enrichment_api_key}

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ai.contracts.images import XYWH, BBoxInput, ImageRequest
+from ai.contracts.safe_input import Base64Text
 
 MAX_DETECTIONS = 64
 
@@ -203,7 +204,7 @@ class EnrichRequest(ImageRequest):
     detections: list[DetectionItem] | None = Field(
         None, min_length=1, max_length=MAX_DETECTIONS, description="A frame's detections, enriched in one call"
     )
-    frames: list[str] | None = Field(None, max_length=32, description="Base64 frames for temporal models")
+    frames: list[Base64Text] | None = Field(None, max_length=32, description="Base64 frames for temporal models")
     options: EnrichOptions = Field(default_factory=EnrichOptions)
 
     @model_validator(mode="after")

@@ -23,18 +23,21 @@ from ai.contracts.enrichment import (
     WeatherResult,
 )
 from ai.contracts.images import BBoxInput
+from ai.contracts.safe_input import Base64Text, RequestModel
 
-EnrichmentStatus = Literal["FULL", "PARTIAL", "FAILED"]
+# FULL: every routed model ran (or was skipped for a stated reason); PARTIAL: some did;
+# FAILED: none did; SKIPPED: no model applies to this detection type (nothing was called).
+EnrichmentStatus = Literal["FULL", "PARTIAL", "FAILED", "SKIPPED"]
 
 
-class DetectionEnrichRequest(BaseModel):
+class DetectionEnrichRequest(RequestModel):
     """One detection to enrich."""
 
     image: str = Field(description="Base64 frame (a data: URL prefix is accepted)")
     detection_type: str = Field("object", description="person, vehicle, animal, object, or a detector label")
     bbox: BBoxInput | None = Field(None, description="The detection in the frame, any documented form")
     detection_id: str = Field("det", min_length=1, max_length=200)
-    frames: list[str] | None = Field(None, max_length=32)
+    frames: list[Base64Text] | None = Field(None, max_length=32)
     options: EnrichOptions = Field(default_factory=EnrichOptions)
 
 
@@ -48,12 +51,12 @@ class FrameDetection(BaseModel):
     bbox: BBoxInput | None = Field(None, description="The detection in the frame; none = the whole frame")
 
 
-class FrameEnrichRequest(BaseModel):
+class FrameEnrichRequest(RequestModel):
     """A frame's detections, enriched with one /enrich per service."""
 
     image: str = Field(description="Base64 frame (a data: URL prefix is accepted)")
     detections: list[FrameDetection] = Field(min_length=1, max_length=MAX_DETECTIONS)
-    frames: list[str] | None = Field(None, max_length=32)
+    frames: list[Base64Text] | None = Field(None, max_length=32)
     options: EnrichOptions = Field(default_factory=EnrichOptions)
 
     @field_validator("detections")
@@ -86,7 +89,10 @@ class ServiceCall(BaseModel):
 class EnrichmentResult(BaseModel):
     detection_id: str
     detection_type: str
-    status: EnrichmentStatus = Field(description="FULL: every routed model ran; PARTIAL: some; FAILED: none")
+    status: EnrichmentStatus = Field(
+        description="FULL: every routed model ran; PARTIAL: some; FAILED: none; "
+        "SKIPPED: no model applies to this detection type (with these options), so none was called"
+    )
     threat_detection: ThreatDetectionResult | None = None
     age_classifications: dict[str, AgeClassificationResult] = Field(default_factory=dict)
     gender_classifications: dict[str, GenderClassificationResult] = Field(default_factory=dict)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ai.contracts.models import PreloadStatus
+from ai.contracts.safe_input import RequestModel
 
 
 class HealthResponse(BaseModel):
@@ -23,7 +24,10 @@ class HealthResponse(BaseModel):
     uptime_seconds: float
     device: str
     ready: bool
-    problems: list[str] = Field(default_factory=list, description="One line per model that cannot serve")
+    problems: list[str] = Field(
+        default_factory=list, description="One line per model that cannot serve or can never load as configured"
+    )
+    security: dict[str, Any] = Field(default_factory=dict, description="Auth mode, key count, warnings")
 
 
 class ReadyResponse(BaseModel):
@@ -31,5 +35,5 @@ class ReadyResponse(BaseModel):
     preload: PreloadStatus
 
 
-class PreloadRequest(BaseModel):
+class PreloadRequest(RequestModel):
     models: list[str] = Field(min_length=1, description="Config names to load, e.g. pose_estimator")

@@ -8,6 +8,8 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from ai.contracts.safe_input import RequestModel
+
 
 class Box(NamedTuple):
     """A box in pixel corners; the one internal form of every bbox input."""
@@ -88,10 +90,13 @@ class XYWH(BaseModel):
     height: float
 
 
-class ImageRequest(BaseModel):
+class ImageRequest(RequestModel):
     """One image, base64 in ``image`` or ``image_base64``, optionally cropped by ``bbox``."""
 
-    model_config = ConfigDict(extra="forbid")
+    # JSON bodies need one of the two image fields (a multipart body sends `file`).
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [{"required": ["image"]}, {"required": ["image_base64"]}]}
+    )
 
     image: str | None = Field(None, description="Base64 image (a data: URL prefix is accepted)")
     image_base64: str | None = Field(None, description="Alias of `image`")

@@ -20,4 +20,6 @@ def pet_result(classification: Classification) -> PetResult:
     )
 
 
-PET_ENDPOINT = ModelEndpoint(PET, Task.CLASSIFY, lambda call: call.image.image, lambda _call, out: pet_result(out))
+PET_ENDPOINT = ModelEndpoint(
+    PET, Task.CLASSIFY, lambda call: call.image.image, lambda _call, out: pet_result(out), min_side=224
+)

@@ -23,4 +23,5 @@ def _finish(call: Call, vector: np.ndarray) -> dict[str, object]:
     }
 
 
-REID_ENDPOINT = ModelEndpoint(REID, Task.EMBED, lambda call: call.image.image, _finish)
+# OSNet sees 256x128: a larger JPEG crop is decoded at a reduction that keeps 256 px.
+REID_ENDPOINT = ModelEndpoint(REID, Task.EMBED, lambda call: call.image.image, _finish, min_side=256)

@@ -23,5 +23,5 @@ def vehicle_result(classification: Classification) -> VehicleResult:
 
 
 VEHICLE_ENDPOINT = ModelEndpoint(
-    VEHICLE, Task.CLASSIFY, lambda call: call.image.image, lambda _call, out: vehicle_result(out)
+    VEHICLE, Task.CLASSIFY, lambda call: call.image.image, lambda _call, out: vehicle_result(out), min_side=224
 )

@@ -49,7 +49,7 @@ def create_app(
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
     app.state.runtime = runtime
     runtime.health_extra = health_extra
-    apply_conventions(app, runtime.metrics, runtime.settings.max_request_bytes)
+    apply_conventions(app, runtime.metrics, runtime.settings)
     app.include_router(standard_router)
     for router in routers:
         app.include_router(router)

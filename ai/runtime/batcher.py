@@ -180,7 +180,7 @@ class Batcher:
             raise
         except Exception as exc:  # a bug in the runtime, not in a model: fail these requests, not the loop
             logger.exception("batch execution of %s failed", self.model)
-            error = ServiceError(ErrorCode.INTERNAL, f"{self.model}: {type(exc).__name__}: {exc}")
+            error = ServiceError(ErrorCode.INTERNAL, f"{self.model}: {type(exc).__name__}: {exc}", sensitive=True)
             results = [error] * len(items)
         finally:
             self._in_flight -= 1

@@ -60,6 +60,9 @@ class ModelEndpoint:
     finish: Callable[[Call, Any], Fields]
     crop: bool = True
     finish_on_thread: bool = False
+    # The shorter side the model needs of the analysed region; a larger JPEG is decoded at
+    # a 1/2-1/8 reduction (only for outputs without pixel coordinates).
+    min_side: int | None = None
 
     @property
     def uses(self) -> dict[str, Task]:
@@ -75,6 +78,7 @@ class CompositeEndpoint:
     uses: Mapping[str, Task]
     handle: Callable[[Call, ServiceRuntime], Awaitable[BaseModel]]
     crop: bool = False
+    min_side: int | None = None
 
 
 Declaration = ModelEndpoint | CompositeEndpoint

@@ -39,7 +39,14 @@ def endpoint_router(declarations: Iterable[Declaration], tag: str) -> APIRouter:
 
 async def _read_call(request: Request, runtime: ServiceRuntime, declaration: Declaration) -> Call:
     """Parse and validate the body, then decode (and crop) it on a worker thread."""
-    body, image = await read_image_request(request, declaration.contract.request, runtime.limits, declaration.crop)
+    body, image = await read_image_request(
+        request,
+        declaration.contract.request,
+        runtime.limits,
+        declaration.crop,
+        admission=runtime.admission,
+        min_side=declaration.min_side,
+    )
     return Call(body, image, runtime.settings)
 
 
@@ -54,6 +61,7 @@ def finish_or_fail(declaration: ModelEndpoint, call: Call, output: Any) -> Field
             ErrorCode.INFERENCE_FAILED,
             f"{model}: post-processing failed: {type(exc).__name__}: {exc}",
             details={"model": model},
+            sensitive=True,
         ) from exc
 
 

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ai.contracts.errors import ErrorBody, ErrorEnvelope
-from ai.runtime.context import current_request_id
+from ai.runtime.context import current_request_id, sees_internals
 from ai.runtime.errors import CODE_FOR_STATUS, ErrorCode, ServiceError
+from ai.runtime.redact import redact_text, redact_value
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,16 @@ def envelope_bytes(code: str, message: str, details: dict[str, Any] | None = Non
     return body.model_dump_json().encode()
 
 
+def error_bytes(error: ServiceError) -> bytes:
+    """The envelope of ``error`` as the current caller may see it (paths and library
+    text of a sensitive error are only for admin keys and local callers)."""
+    if error.sensitive and not sees_internals():
+        return envelope_bytes(error.code.value, redact_text(error.message), redact_value(error.details))
+    return envelope_bytes(error.code.value, error.message, error.details)
+
+
 def error_response(error: ServiceError) -> JSONResponse:
-    body = json.loads(envelope_bytes(error.code.value, error.message, error.details))
-    return JSONResponse(body, status_code=error.status, headers=error.headers())
+    return JSONResponse(json.loads(error_bytes(error)), status_code=error.status, headers=error.headers())
 
 
 def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
@@ -62,5 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"no endpoint {request.method} {request.url.path}; see /docs"
         elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return error_response(ServiceError(code, message, status=exc.status_code))
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed or 'none'}"
+        error = ServiceError(code, message, status=exc.status_code)
+        error.extra_headers.update(exc.headers or {})
+        return error_response(error)

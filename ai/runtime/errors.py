@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -21,6 +22,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     MODEL_NOT_FOUND = "MODEL_NOT_FOUND"
     MODEL_NOT_HOSTED = "MODEL_NOT_HOSTED"
+    MODEL_DISABLED = "MODEL_DISABLED"
     RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
     INFERENCE_FAILED = "INFERENCE_FAILED"
     INTERNAL = "INTERNAL"
@@ -40,6 +42,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.MODEL_NOT_FOUND: 404,
     ErrorCode.MODEL_NOT_HOSTED: 409,
+    ErrorCode.MODEL_DISABLED: 409,
     ErrorCode.RATE_LIMIT_EXCEEDED: 429,
     ErrorCode.INFERENCE_FAILED: 500,
     ErrorCode.INTERNAL: 500,
@@ -75,6 +78,7 @@ class ServiceError(Exception):
         details: dict[str, Any] | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        sensitive: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -82,11 +86,14 @@ class ServiceError(Exception):
         self.details = details or {}
         self.status = status or HTTP_STATUS[code]
         self.retry_after = retry_after
+        self.sensitive = sensitive  # may carry weight paths or library text: redacted for most callers
+        self.extra_headers: dict[str, str] = {}
 
     def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, round(self.retry_after)))}
+        headers = dict(self.extra_headers)
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
+        return headers
 
     def __repr__(self) -> str:
         return f"ServiceError({self.code}, {self.message!r})"

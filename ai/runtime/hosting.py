@@ -57,7 +57,7 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
     def load() -> ModelAdapter:
         found = resolver(fresh=True)
         if family is None or found.path is None:
-            raise ServiceError(ErrorCode.MODEL_NOT_AVAILABLE, found.message or "weights missing")
+            raise ServiceError(ErrorCode.MODEL_NOT_AVAILABLE, found.message or "weights missing", sensitive=True)
         adapter = family(entry, found.path, device, options)
         adapter.load()
         return adapter

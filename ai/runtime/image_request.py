@@ -13,9 +13,19 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from ai.contracts.images import Box, ImageRequest
+from ai.runtime.admission import PixelAdmission
 from ai.runtime.envelope import validation_error
 from ai.runtime.errors import ErrorCode, ServiceError, invalid_request
-from ai.runtime.images import ImageLimits, clamp_box, decode_base64, decode_image
+from ai.runtime.images import (
+    ImageLimits,
+    clamp_box,
+    decode_base64,
+    decode_probed,
+    jpeg_reduction,
+    oriented_size,
+    probe_image,
+    scaled_region,
+)
 
 M = TypeVar("M", bound=ImageRequest)
 
@@ -28,11 +38,16 @@ REQUEST_SCHEMAS: dict[str, type[BaseModel]] = {}
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """The image a model sees (cropped when a bbox was sent) and where it came from."""
+    """The image a model sees (cropped when a bbox was sent) and where it came from.
+
+    ``source_size`` and ``crop`` are in source pixels (the image as displayed, at full
+    size); ``scale`` is decoded pixels per source pixel (below 1 when a JPEG was decoded
+    reduced, see ``load_image``'s ``min_side``)."""
 
     image: Image.Image
     source_size: tuple[int, int]
     crop: Box | None
+    scale: float = 1.0
 
 
 async def read_payload(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -46,10 +61,7 @@ async def read_payload(request: Request) -> tuple[dict[str, Any], dict[str, byte
             if isinstance(value, UploadFile):
                 files[key] = await value.read()
             elif value.lstrip()[:1] in ("[", "{"):
-                try:
-                    fields[key] = json.loads(value)
-                except ValueError as exc:
-                    raise invalid_request(f"form field `{key}` is not valid JSON: {exc}", field=key) from exc
+                fields[key] = parse_json(value, f"form field `{key}`")
             else:
                 fields[key] = value
         return fields, files
@@ -62,15 +74,23 @@ async def read_payload(request: Request) -> tuple[dict[str, Any], dict[str, byte
     body = await request.body()
     if not body.strip():
         raise invalid_request("request body is empty; send JSON with a base64 `image`, or a multipart `file`")
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise invalid_request(f"request body is not valid JSON: {exc}") from exc
+    data = parse_json(body, "request body")
     if not isinstance(data, dict):
         raise ServiceError(
             ErrorCode.INVALID_REQUEST, f"request body must be a JSON object, got {type(data).__name__}", status=422
         )
     return data, {}
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """JSON, or a 400 naming ``what``: hostile nesting deep enough to exhaust the parser's
+    recursion is refused like any other malformed JSON (the schemas then bound depth)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise invalid_request(f"{what} is nested too deeply") from None
+    except ValueError as exc:
+        raise invalid_request(f"{what} is not valid JSON: {exc}") from exc
 
 
 def parse_body(schema: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -80,22 +100,69 @@ def parse_body(schema: type[BaseModel], data: dict[str, Any]) -> Any:
         raise validation_error(list(exc.errors())) from exc
 
 
-def load_image(
-    raw: bytes | str, box: Box | None, limits: ImageLimits, field: str = "image", crop: bool = True
-) -> DecodedImage:
-    """Decode (base64 text or bytes) and, if ``crop``, crop to ``box``; blocking, so call
-    it off the event loop. Without ``crop`` the box is only checked and clamped."""
+@dataclass(frozen=True)
+class OpenedImage:
+    """An image whose header was read and vetted, not yet decoded."""
+
+    probed: Image.Image
+    source_size: tuple[int, int]
+    box: Box | None  # clamped, in source pixels
+    reduction: int
+    field: str
+
+    @property
+    def pixel_cost(self) -> int:
+        """What decoding holds, in RGB pixels (3 bytes each): the decoded size, and four
+        times that while wide (16-bit, int32, float) pixels are converted."""
+        width, height = self.probed.size
+        pixels = -(-width // self.reduction) * -(-height // self.reduction)
+        return pixels * (4 if self.probed.mode in WIDE_MODES else 1)
+
+
+WIDE_MODES = frozenset({"I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
+def open_image(
+    raw: bytes | str, box: Box | None, limits: ImageLimits, field: str = "image", min_side: int | None = None
+) -> OpenedImage:
+    """Base64 or bytes to a vetted header: size limits, orientation, the box clamped to
+    the image as displayed, and the JPEG reduction ``min_side`` allows. Nothing decoded."""
     data = decode_base64(raw, limits, field) if isinstance(raw, str) else raw
     if not data:
         raise invalid_request(f"`{field}` is empty", field=field)
-    image = decode_image(data, limits, field)
-    if box is None:
-        return DecodedImage(image, image.size, None)
-    clamped = clamp_box(image.size, box, limits)
-    if not crop:
-        return DecodedImage(image, image.size, clamped)
-    region = (int(clamped.x1), int(clamped.y1), int(clamped.x2), int(clamped.y2))
-    return DecodedImage(image.crop(region), image.size, clamped)
+    probed = probe_image(data, limits, field)
+    source_size = oriented_size(probed)
+    clamped = clamp_box(source_size, box, limits) if box is not None else None
+    return OpenedImage(probed, source_size, clamped, jpeg_reduction(probed, clamped, min_side), field)
+
+
+def decode_opened(opened: OpenedImage, crop: bool = True) -> DecodedImage:
+    """Decode upright and in 8-bit RGB and, if ``crop``, cut the box (blocking)."""
+    image, reduction = decode_probed(opened.probed, opened.field, opened.reduction)
+    scale = 1.0 / reduction
+    clamped = opened.box
+    if clamped is None or not crop:
+        return DecodedImage(image, opened.source_size, clamped, scale)
+    return DecodedImage(image.crop(scaled_region(clamped, scale, image.size)), opened.source_size, clamped, scale)
+
+
+def load_image(
+    raw: bytes | str,
+    box: Box | None,
+    limits: ImageLimits,
+    field: str = "image",
+    crop: bool = True,
+    min_side: int | None = None,
+) -> DecodedImage:
+    """Decode (base64 text or bytes) upright and in 8-bit RGB and, if ``crop``, crop to
+    ``box`` (which refers to the image as displayed, after EXIF orientation); blocking, so
+    call it off the event loop. Without ``crop`` the box is only checked and clamped.
+
+    The box is checked against the header before any pixel is decoded. With ``min_side``,
+    a JPEG is decoded at the largest 1/2, 1/4 or 1/8 reduction that leaves the analysed
+    region (the box, else the whole image) at least ``min_side`` on its shorter side;
+    ``scale`` says which, and ``source_size``/``crop`` stay in full-size pixels."""
+    return decode_opened(open_image(raw, box, limits, field, min_side), crop)
 
 
 def image_source(body: ImageRequest, files: dict[str, bytes]) -> bytes | str:
@@ -113,17 +180,25 @@ def image_source(body: ImageRequest, files: dict[str, bytes]) -> bytes | str:
 
 
 async def read_image_request(
-    request: Request, schema: type[M], limits: ImageLimits, crop: bool = True
+    request: Request,
+    schema: type[M],
+    limits: ImageLimits,
+    crop: bool = True,
+    admission: PixelAdmission | None = None,
+    min_side: int | None = None,
 ) -> tuple[M, DecodedImage]:
-    """Parse and validate the body, then decode its image on a worker thread.
+    """Parse and validate the body, vet the image's header, reserve the memory its
+    decoding needs (``admission``: waits, or 503), then decode it on a worker thread.
 
     With ``crop`` the model sees the bbox crop (``DecodedImage.crop`` keeps where it
     was); without, it sees the whole image and ``DecodedImage.crop`` is the clamped box.
     """
     data, files = await read_payload(request)
     body = parse_body(schema, data)
-    decoded = await asyncio.to_thread(load_image, image_source(body, files), body.bbox, limits, "image", crop)
-    return body, decoded
+    opened = await asyncio.to_thread(open_image, image_source(body, files), body.bbox, limits, "image", min_side)
+    if admission is not None:
+        await admission.admit(opened.pixel_cost)
+    return body, await asyncio.to_thread(decode_opened, opened, crop)
 
 
 def image_request_openapi(schema: type[BaseModel]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from ai.runtime.eviction import choose_victims, eviction_order
 from ai.runtime.executor import BoundedExecutor
 from ai.runtime.manager_status import describe_manager, describe_model
 from ai.runtime.metrics import ServiceMetrics
-from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState
+from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState, Priority
 from ai.runtime.threads import reassert_torch_threads
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,7 @@ class ModelManager:
                         ErrorCode.INFERENCE_FAILED,
                         f"{name} failed: {type(exc).__name__}: {exc}",
                         details={"model": name},
+                        sensitive=True,
                     ) from exc
                 if attempt == 2:
                     raise self._exhausted(
@@ -207,6 +208,22 @@ class ModelManager:
         self._loader.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown()
 
+    def configuration_problems(self) -> list[str]:
+        """What can never work as configured: a model larger than the whole budget, or a
+        CRITICAL model that cannot load. ``/health`` reports these as degraded."""
+        problems = []
+        for record in self.records.values():
+            if record.state is ModelState.DISABLED:
+                continue
+            if record.reservation_mb > self.budget_mb:
+                problems.append(
+                    f"{record.name}: needs ~{record.reservation_mb:.0f} MB but the whole budget is "
+                    f"{self.budget_mb:.0f} MB, so it can never load; raise the budget or disable it"
+                )
+            if record.priority is Priority.CRITICAL and record.state in (ModelState.ERROR, ModelState.UNAVAILABLE):
+                problems.append(f"{record.name}: CRITICAL model cannot load: {record.error}")
+        return problems
+
     def model_status(self, record: ModelRecord) -> ModelStatus:
         return describe_model(record, self.meter.kind)
 
@@ -253,7 +270,7 @@ class ModelManager:
         spec = record.spec
         if record.state is ModelState.DISABLED:
             raise ServiceError(
-                ErrorCode.MODEL_NOT_AVAILABLE,
+                ErrorCode.MODEL_DISABLED,
                 f"{spec.name} is disabled: {spec.disabled_reason}",
                 details={"model": spec.name, "state": "disabled"},
             )
@@ -265,12 +282,13 @@ class ModelManager:
                     f"{spec.name} failed to load: {record.error} (next attempt in {wait:.0f}s)",
                     details={"model": spec.name, "error": record.error},
                     retry_after=wait,
+                    sensitive=True,
                 )
         missing = spec.availability() if spec.availability else None
         if missing:
             self._set_state(record, ModelState.UNAVAILABLE)
             record.error = missing
-            raise ServiceError(ErrorCode.MODEL_NOT_AVAILABLE, missing, details={"model": spec.name})
+            raise ServiceError(ErrorCode.MODEL_NOT_AVAILABLE, missing, details={"model": spec.name}, sensitive=True)
 
     def _backoff(self, record: ModelRecord) -> float:
         factor = min(2 ** max(0, record.consecutive_failures - 1), MAX_BACKOFF_FACTOR)
@@ -305,6 +323,7 @@ class ModelManager:
                 f"{name} failed to load: {record.error}",
                 details={"model": name, "error": record.error},
                 retry_after=self._backoff(record),
+                sensitive=True,
             ) from exc
         finally:
             self._update_memory_gauge()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus, PreloadStatus
+from ai.runtime.context import sees_internals
 from ai.runtime.model_state import ModelRecord, ModelState
+from ai.runtime.redact import for_caller
 
 
 def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
+    """The model's status as the current caller may see it: the weight path and
+    library errors only for admin keys and local callers."""
     info = ModelInfo.model_validate(record.spec.describe())
+    if not sees_internals():
+        info.path = None
     return ModelStatus(
         **info.model_dump(),
         name=record.name,
@@ -23,7 +29,7 @@ def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
         leases=record.leases,
         keep_alive_s=record.spec.keep_alive_s,
         backend=getattr(record.handle, "backend", None) if record.handle is not None else None,
-        error=record.error,
+        error=for_caller(record.error),
         freed_mb=None if record.freed_mb is None else round(record.freed_mb, 1),
         max_batch_size=record.spec.batching.max_batch_size,
         max_queue_delay_ms=record.spec.batching.max_queue_delay_ms,

@@ -97,6 +97,12 @@ class ServiceMetrics(RequestMetrics):
         self.model_queued_inputs = Gauge(
             f"{p}_model_queued_inputs", "Inputs waiting for a forward pass", ["model"], registry=r
         )
+        self.pixels_in_flight = Gauge(
+            f"{p}_request_pixels_in_flight", "Decoded image pixels held by requests now", registry=r
+        )
+        self.admission_refusals = Counter(
+            f"{p}_admission_refusals_total", "Requests refused because images in flight filled the budget", registry=r
+        )
         self.model_state_transitions = Counter(
             f"{p}_model_state_transitions_total", "Model state changes", ["model", "state"], registry=r
         )

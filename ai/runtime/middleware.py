@@ -14,8 +14,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ai.runtime.context import RequestInfo, reset_request, set_request
-from ai.runtime.envelope import envelope_bytes
+from ai.runtime.envelope import error_bytes
 from ai.runtime.errors import ErrorCode, ServiceError
+from ai.runtime.logs import escape
 from ai.runtime.metrics import RequestMetrics
 
 access_log = logging.getLogger("ai.access")
@@ -75,7 +76,7 @@ class RequestContextMiddleware:
             if isinstance(exc, ServiceError) and not status["started"]:
                 await self._send_error(send_with_id, exc)
             else:
-                logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+                logger.exception("unhandled error in %s %s", escape(scope.get("method")), escape(scope.get("path")))
                 if not status["started"]:
                     await self._send_error(
                         send_with_id,
@@ -85,6 +86,8 @@ class RequestContextMiddleware:
                         ),
                     )
         finally:
+            for finish in info.on_finish:
+                finish()
             self.metrics.in_flight.dec()
             self._record(scope, info, status["code"], time.perf_counter() - started)
             reset_request(token)
@@ -106,7 +109,7 @@ class RequestContextMiddleware:
 
     @staticmethod
     async def _send_error(send: Send, error: ServiceError) -> None:
-        body = envelope_bytes(error.code.value, error.message, error.details)
+        body = error_bytes(error)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in error.headers().items()]
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
@@ -116,11 +119,12 @@ class RequestContextMiddleware:
         path = scope.get("path", "")
         route: Any = scope.get("route")
         endpoint = getattr(route, "path", None) or "unmatched"
-        client = scope.get("client")
-        client_ip = client[0] if client else "-"
+        peer = scope.get("client")
+        client_ip = info.client or (peer[0] if peer else "-")
         line = (
-            f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} | {info.request_id} | {client_ip} | "
-            f"{scope.get('method', '-')} {path} | {status} | {seconds * 1000:.1f} | {info.model or '-'}"
+            f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} | {escape(info.request_id)} | {escape(client_ip)} | "
+            f"{escape(scope.get('method', '-'))} {escape(path)} | {status} | {seconds * 1000:.1f} | "
+            f"{escape(info.model or '-')}"
         )
         if path in PROBE_PATHS:
             access_log.debug(line)

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import uvicorn
 from fastapi import FastAPI
 
 from ai.runtime.app import create_app
@@ -23,6 +22,7 @@ from ai.runtime.hosting import spec_for_entry
 from ai.runtime.logs import configure_logging
 from ai.runtime.profiling import start_profiling
 from ai.runtime.service import build_runtime
+from ai.runtime.serving import run_app
 from ai.runtime.settings import RuntimeSettings
 from ai.runtime.startup_checks import check_declarations
 
@@ -98,4 +98,4 @@ def serve(service_type: type[ModelService]) -> None:
         settings = service_type.settings_type()
         configure_logging(settings.log_level)
         app = create_service_app(service_type(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False)
+    run_app(app, settings)

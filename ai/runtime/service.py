@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
+from ai.runtime.admission import PixelAdmission
 from ai.runtime.batcher import Batcher, Inference, ItemResult
 from ai.runtime.context import note_model
 from ai.runtime.device import DeviceInfo, MemoryMeter, select_device
@@ -30,6 +31,7 @@ class ServiceRuntime:
     manager: ModelManager
     batchers: dict[str, Batcher]
     limits: ImageLimits
+    admission: PixelAdmission
     started_at: float = field(default_factory=time.monotonic)
     health_extra: Callable[[], dict[str, Any]] | None = None
 
@@ -110,7 +112,14 @@ def build_runtime(
         )
         for spec in specs
     }
-    return ServiceRuntime(settings, device, metrics, manager, batchers, settings.image_limits)
+    admission = PixelAdmission(
+        int(settings.max_inflight_megapixels * 1_000_000),
+        settings.admission_wait_s,
+        settings.retry_after_s,
+        metrics.pixels_in_flight,
+        metrics.admission_refusals,
+    )
+    return ServiceRuntime(settings, device, metrics, manager, batchers, settings.image_limits, admission)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

@@ -12,14 +12,11 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ai.runtime.csv_values import CsvList, split_csv
 from ai.runtime.images import ImageLimits
+from ai.runtime.security.settings import SecuritySettings
 
-
-def split_csv(value: Any) -> Any:
-    """Turn ``"a, b,,c"`` into ``["a", "b", "c"]``; leave lists alone."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+__all__ = ["CsvList", "RuntimeSettings", "ServiceSettings", "split_csv"]
 
 
 def parse_name_values(value: Any) -> Any:
@@ -35,10 +32,7 @@ def parse_name_values(value: Any) -> Any:
     return result
 
 
-CsvList = Annotated[list[str], NoDecode]
-
-
-class ServiceSettings(BaseSettings):
+class ServiceSettings(SecuritySettings, BaseSettings):
     """Variables every HTTP service of the fleet understands (model services and backend)."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=False)
@@ -88,6 +82,9 @@ class RuntimeSettings(ServiceSettings):
     max_queued_requests: int = Field(64, validation_alias="MAX_QUEUED_REQUESTS", ge=1)
     torch_threads: int = Field(0, validation_alias="TORCH_THREADS", ge=0)  # 0: fit the CPUs (ai/runtime/threads.py)
     onnxruntime_spinning: bool = Field(False, validation_alias="ONNXRUNTIME_SPINNING")
+    # Decoded pixels all requests may hold at once (~3 bytes each, see ai/runtime/admission.py).
+    max_inflight_megapixels: float = Field(100.0, validation_alias="MAX_INFLIGHT_MEGAPIXELS", gt=0)
+    admission_wait_s: float = Field(5.0, validation_alias="ADMISSION_WAIT_SECONDS", ge=0)
 
     @field_validator("preload_models", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ from ai.contracts.enrichment_result import (
 )
 from ai.contracts.images import Box
 from ai.runtime.conventions import ERROR_RESPONSES
-from ai.runtime.images import clamp_box, decode_base64, probe_image
+from ai.runtime.images import clamp_box, decode_base64, oriented_size, probe_image
 from backend.state import BackendState, get_state
 
 router = APIRouter(tags=["enrichment"])
@@ -25,7 +25,7 @@ def _vet(image: str, boxes: dict[str, Box | None], state: BackendState) -> None:
     """Refuse a bad image or a box outside it here, with a 4xx naming it, rather than as
     FAILED results from both services (one bad box would fail the whole frame there)."""
     limits = state.settings.image_limits
-    size = probe_image(decode_base64(image, limits), limits).size
+    size = oriented_size(probe_image(decode_base64(image, limits), limits))  # boxes refer to the displayed image
     for field, box in boxes.items():
         if box is not None:
             clamp_box(size, box, limits, field)
@@ -34,8 +34,10 @@ def _vet(image: str, boxes: dict[str, Box | None], state: BackendState) -> None:
 @router.post("/api/enrich", response_model=EnrichmentResult, responses=ERROR_RESPONSES)
 async def enrich(detection: DetectionEnrichRequest, state: BackendState = Depends(get_state)) -> EnrichmentResult:
     """Route each triggered model to the light or heavy service (ENRICHMENT_<KEY>_SERVICE),
-    one /enrich per service, and merge: status FULL, PARTIAL or FAILED, per-model errors,
-    and the context text for the risk prompt. Answers 200 whenever the input was valid."""
+    one /enrich per service, and merge: status FULL, PARTIAL, FAILED or SKIPPED (no model
+    applies), per-model errors, and the context text for the risk prompt. Answers 200
+    whenever the input was valid; when every service called refused the input (400, 413,
+    415, 422), that status and the first service's envelope."""
     await asyncio.to_thread(_vet, detection.image, {"bbox": detection.bbox}, state)
     return await state.client.enrich(detection)
 

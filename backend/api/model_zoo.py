@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api/system", tags=["model zoo"])
 
 async def _zoo(state: BackendState) -> ZooModels:
     client = state.client
-    statuses = await fetch_statuses(client.http, client.router.urls, state.settings.status_timeout_s)
+    headers = {name: service.auth_headers() for name, service in client.services.items()}
+    statuses = await fetch_statuses(client.http, client.router.urls, state.settings.status_timeout_s, headers)
     return zoo_models(client.router, statuses)
 
 

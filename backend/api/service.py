@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ai.runtime.conventions import security_status
 from backend.enrichment_client.policy import BreakerState
 from backend.state import BackendState, get_state
 
@@ -28,10 +29,11 @@ class BackendHealth(BaseModel):
     uptime_seconds: float
     database: str
     enrichment: dict[str, ServiceLink]
+    security: dict[str, Any] = Field(default_factory=dict, description="Auth mode, key count, warnings")
 
 
 @router.get("/health", response_model=BackendHealth)
-async def health(state: BackendState = Depends(get_state)) -> BackendHealth:
+async def health(request: Request, state: BackendState = Depends(get_state)) -> BackendHealth:
     """Liveness plus the state of the database and of each enrichment service's circuit."""
     try:
         await asyncio.to_thread(state.store.ping)
@@ -54,6 +56,7 @@ async def health(state: BackendState = Depends(get_state)) -> BackendHealth:
         uptime_seconds=round(time.monotonic() - state.started_at, 1),
         database=database,
         enrichment=links,
+        security=security_status(request),
     )
 
 

@@ -31,6 +31,7 @@ from ai.contracts.enrichment_result import (
     FrameEnrichmentResult,
     FrameEnrichRequest,
 )
+from ai.runtime.errors import CODE_FOR_STATUS, ErrorCode, ServiceError
 from backend.enrichment_client.context import render_context
 from backend.enrichment_client.errors import EnrichmentCallError
 from backend.enrichment_client.merge import SERVICE_ORDER, merge
@@ -64,16 +65,22 @@ class EnrichmentClient:
                 url,
                 self.http,
                 policy,
-                CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s),
+                CircuitBreaker(
+                    settings.breaker_failures, settings.breaker_cooldown_s, settings.breaker_half_open_calls
+                ),
                 settings.max_concurrency,
                 metrics,
                 settings.connect_timeout_s,
                 settings.read_timeout_s,
+                api_key=settings.enrichment_api_keys.get(name),
+                ready_probe_s=settings.ready_probe_s,
             )
             for name, url in self.router.urls.items()
         }
 
     async def close(self) -> None:
+        for service in self.services.values():
+            await service.close()
         await self.http.aclose()
 
     async def pose_analyze(self, image: str, bbox: Any = None) -> PoseResponse:
@@ -139,6 +146,7 @@ class EnrichmentClient:
         outcomes = await asyncio.gather(*(self._enrich_on(s, self._payload(frame, sent[s])) for s in services))
         answers = {s: answer for s, (answer, _ms) in zip(services, outcomes, strict=True)}
         latencies = {s: ms for s, (_answer, ms) in zip(services, outcomes, strict=True)}
+        _refuse_if_every_service_refused_the_input(answers)
         self._record_frame(answers)
         results, failed = [], set()
         for detection in frame.detections:
@@ -204,6 +212,30 @@ class EnrichmentClient:
     def _record(self, model: str, service: str, endpoint: str, latency_ms: float, ok: bool) -> None:
         if self.recorder is not None:
             self.recorder.record(model, service, endpoint, latency_ms, ok)
+
+
+# Statuses by which a service says the input itself is bad (not auth, routing or load).
+INPUT_ERROR_STATUSES = frozenset({400, 413, 415, 422})
+
+
+def _refuse_if_every_service_refused_the_input(answers: dict[str, ServiceAnswer]) -> None:
+    """When every service called refused the input (400, 413, 415, 422), the caller's
+    request is what is wrong: answer that status and envelope (the first service's code
+    and message, naming it in ``details``), not a 200 with every model FAILED."""
+    errors = [a for a in answers.values() if isinstance(a, EnrichmentCallError)]
+    if not answers or len(errors) < len(answers) or any(e.status not in INPUT_ERROR_STATUSES for e in errors):
+        return
+    first = errors[0]  # services are in SERVICE_ORDER
+    try:
+        code = ErrorCode(first.code)
+    except ValueError:
+        code = CODE_FOR_STATUS.get(first.status or 400, ErrorCode.INVALID_REQUEST)
+    details = {
+        **first.details,
+        "service": first.service,
+        "services": {e.service: {"status": e.status, "code": e.code, "message": e.message} for e in errors},
+    }
+    raise ServiceError(code, first.message, details=details, status=first.status)
 
 
 def _answer_for(answer: ServiceAnswer, detection_id: str, service: str) -> EnrichResponse | EnrichmentCallError:

@@ -81,10 +81,10 @@ def _take_fields(result: EnrichmentResult, answer: EnrichResponse, detection_id:
 
 
 def status_of(planned: list[str], result: EnrichmentResult) -> EnrichmentStatus:
-    """FULL when every routed model ran (or was skipped for a reason), FAILED when none
-    did, PARTIAL otherwise."""
+    """SKIPPED when no model applies to the detection, FULL when every routed model ran
+    (or was skipped for a reason), FAILED when none did, PARTIAL otherwise."""
     if not planned:
-        return "FULL"
+        return "SKIPPED"
     done = [m for m in planned if m in result.models_used or m in result.skipped]
     if len(done) == len(planned):
         return "FULL"

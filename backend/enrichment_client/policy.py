@@ -13,7 +13,8 @@ from enum import StrEnum
 class RetryPolicy:
     """Jittered exponential back-off under a total deadline.
 
-    Connect errors, timeouts and 503 with ``Retry-After`` are retried; nothing else.
+    Transport errors (connect, read, write, protocol, pool, timeouts: every
+    ``httpx.TransportError``) and 503 with ``Retry-After`` are retried; nothing else.
     A 503's ``Retry-After`` is honoured when the deadline allows it, else the call stops.
     """
 
@@ -42,40 +43,56 @@ class BreakerState(StrEnum):
 
 @dataclass
 class CircuitBreaker:
-    """Opens after ``failure_threshold`` consecutive failures; after ``cooldown_s`` one
-    trial call is let through (half-open): success closes it, failure opens it again."""
+    """Opens after ``failure_threshold`` consecutive failures. Half-open (after
+    ``cooldown_s``, or at once when :meth:`half_open` is called because the service said
+    it is ready) it lets up to ``half_open_calls`` trial calls through: the first success
+    closes it, a failure opens it again. A half-open round whose trials never report (a
+    cancelled call) is renewed after ``cooldown_s``, so the breaker cannot stick."""
 
     failure_threshold: int = 5
     cooldown_s: float = 30.0
+    half_open_calls: int = 3
     clock: Callable[[], float] = time.monotonic
     state: BreakerState = BreakerState.CLOSED
     failures: int = 0
     opened_at: float = 0.0
-    _trial_in_flight: bool = field(default=False, repr=False)
+    _trials: int = field(default=0, repr=False)
+    _half_opened_at: float = field(default=0.0, repr=False)
 
     def allow(self) -> bool:
         if self.state is BreakerState.OPEN:
             if self.clock() - self.opened_at < self.cooldown_s:
                 return False
-            self.state = BreakerState.HALF_OPEN
-            self._trial_in_flight = False
+            self.half_open()
         if self.state is BreakerState.HALF_OPEN:
-            if self._trial_in_flight:
-                return False
-            self._trial_in_flight = True
+            if self._trials >= self.half_open_calls:
+                if self.clock() - self._half_opened_at < self.cooldown_s:
+                    return False
+                self.half_open()  # the last round's trials never reported: a new round
+            self._trials += 1
         return True
+
+    def half_open(self) -> None:
+        """Let a new round of trial calls through (the service looks ready again)."""
+        if self.state is BreakerState.CLOSED:
+            return
+        self.state = BreakerState.HALF_OPEN
+        self._trials = 0
+        self._half_opened_at = self.clock()
 
     def record_success(self) -> None:
         self.state = BreakerState.CLOSED
         self.failures = 0
-        self._trial_in_flight = False
+        self._trials = 0
 
     def record_failure(self) -> None:
         self.failures += 1
         if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
             self.state = BreakerState.OPEN
             self.opened_at = self.clock()
-        self._trial_in_flight = False
+            self._trials = 0
 
     def retry_in(self) -> float:
+        if self.state is BreakerState.HALF_OPEN:
+            return max(0.0, self.cooldown_s - (self.clock() - self._half_opened_at))
         return max(0.0, self.cooldown_s - (self.clock() - self.opened_at))

@@ -1,14 +1,18 @@
 """One enrichment service as the backend calls it: concurrency limit, circuit breaker
-and the retry policy around every request, in one place."""
+and the retry policy around every request, in one place; the service's API key on every
+request; and, while the breaker is open, a probe of the service's ``/ready`` that lets
+trial calls through as soon as it answers 200."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from backend.enrichment_client.errors import EnrichmentCallError
 from backend.enrichment_client.policy import BreakerState, CircuitBreaker, RetryPolicy
@@ -16,14 +20,9 @@ from backend.metrics import BackendMetrics
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE_TRANSPORT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.PoolTimeout,
-    httpx.RemoteProtocolError,
-)
+# Every failure on the way (connect, read, write, protocol, pool, timeouts, a service
+# killed mid-answer): retried under the policy and counted by the breaker.
+RETRYABLE_TRANSPORT = (httpx.TransportError,)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -38,7 +37,14 @@ def _error_of(service: str, response: httpx.Response) -> EnrichmentCallError:
     """The service's envelope as an error; a non-envelope answer is reported as such."""
     try:
         error = response.json()["error"]
-        return EnrichmentCallError(service, str(error["code"]), str(error["message"]), response.status_code)
+        details = error.get("details")
+        return EnrichmentCallError(
+            service,
+            str(error["code"]),
+            str(error["message"]),
+            response.status_code,
+            details if isinstance(details, dict) else None,
+        )
     except (ValueError, KeyError, TypeError):
         text = response.text[:200].replace("\n", " ")
         return EnrichmentCallError(
@@ -58,6 +64,8 @@ class ServiceClient:
         metrics: BackendMetrics,
         connect_timeout_s: float = 2.0,
         read_timeout_s: float = 30.0,
+        api_key: SecretStr | None = None,
+        ready_probe_s: float = 1.0,
     ) -> None:
         self.name = name
         self.connect_timeout_s = connect_timeout_s
@@ -68,6 +76,55 @@ class ServiceClient:
         self.breaker = breaker
         self.metrics = metrics
         self._slots = asyncio.Semaphore(max_concurrency)
+        self._api_key = api_key
+        self.ready_probe_s = ready_probe_s
+        self._probe: asyncio.Task[None] | None = None
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer <key>`` when a key is configured (never logged)."""
+        key = self._api_key.get_secret_value() if self._api_key is not None else ""
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def close(self) -> None:
+        """Stop the readiness probe, if one runs."""
+        probe, self._probe = self._probe, None
+        if probe is not None and not probe.done():
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
+
+    def _failed(self) -> None:
+        """Count a failure; an open breaker starts the readiness probe."""
+        self.breaker.record_failure()
+        if self.breaker.state is BreakerState.OPEN:
+            self._start_probe()
+
+    def _start_probe(self) -> None:
+        if self.ready_probe_s <= 0 or (self._probe is not None and not self._probe.done()):
+            return
+        self._probe = asyncio.get_running_loop().create_task(self._probe_ready(), name=f"ready-probe-{self.name}")
+
+    async def _probe_ready(self) -> None:
+        """While the breaker is not closed: GET /ready every ``ready_probe_s``; a 200 while
+        open half-opens it, so trial calls go through without waiting out the cool-down."""
+        url = f"{self.base_url}/ready"
+        timeout = httpx.Timeout(max(self.ready_probe_s, 1.0), connect=min(self.connect_timeout_s, 1.0))
+        while self.breaker.state is not BreakerState.CLOSED:
+            await asyncio.sleep(self.ready_probe_s)
+            if self.breaker.state is not BreakerState.OPEN:
+                continue  # half-open: the trial calls decide
+            try:
+                response = await self.http.get(url, headers=self.auth_headers(), timeout=timeout)
+            except httpx.HTTPError as exc:
+                logger.debug("%s not ready: %s", url, type(exc).__name__)
+                continue
+            if response.status_code == 200 and self.breaker.state is BreakerState.OPEN:
+                logger.info("%s answered 200: letting trial calls through to %s", url, self.name)
+                self.breaker.half_open()
+                self._set_circuit_metric()
+
+    def _set_circuit_metric(self) -> None:
+        self.metrics.circuit_open.labels(service=self.name).set(0 if self.breaker.state is BreakerState.CLOSED else 1)
 
     async def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST and return the JSON of a 2xx answer, or raise :class:`EnrichmentCallError`."""
@@ -86,9 +143,7 @@ class ServiceClient:
             self.metrics.enrichment_call_seconds.labels(service=self.name, endpoint=path).observe(
                 time.monotonic() - started
             )
-            self.metrics.circuit_open.labels(service=self.name).set(
-                0 if self.breaker.state is BreakerState.CLOSED else 1
-            )
+            self._set_circuit_metric()
 
     async def _with_retries(self, path: str, payload: dict[str, Any], deadline: float) -> dict[str, Any]:
         attempt = 0
@@ -98,24 +153,30 @@ class ServiceClient:
                 raise EnrichmentCallError(
                     self.name,
                     "CIRCUIT_OPEN",
-                    f"{self.base_url} failed {self.breaker.failures} times in a row; calls resume in "
-                    f"{self.breaker.retry_in():.0f}s",
+                    f"{self.base_url} failed {self.breaker.failures} times in a row; calls resume "
+                    + ("when its /ready answers 200, or " if self.ready_probe_s > 0 else "")
+                    + f"in {self.breaker.retry_in():.0f}s at the latest",
                 )
             retry_after: float | None = None
             try:
                 response = await self._send(path, payload, deadline)
             except RETRYABLE_TRANSPORT as exc:
-                self.breaker.record_failure()
+                self._failed()
                 error = EnrichmentCallError(
                     self.name,
                     "TIMEOUT" if isinstance(exc, httpx.TimeoutException) else "SERVICE_UNREACHABLE",
                     f"{self.base_url}{path}: {type(exc).__name__}: {exc or 'no answer'}",
                 )
+            except httpx.HTTPError as exc:  # an answer that cannot be read (bad encoding, ...)
+                self._failed()
+                raise EnrichmentCallError(
+                    self.name, "BAD_RESPONSE", f"{self.base_url}{path}: {type(exc).__name__}: {exc}"
+                ) from exc
             else:
                 if response.status_code < 500 or response.status_code == 503:
                     self.breaker.record_success()  # it answered: alive, if busy
                 else:
-                    self.breaker.record_failure()
+                    self._failed()
                 if response.is_success:
                     return self._json(response)
                 error = _error_of(self.name, response)
@@ -137,7 +198,9 @@ class ServiceClient:
             async with asyncio.timeout(remaining), self._slots:
                 left = max(deadline - time.monotonic(), 0.001)
                 timeout = httpx.Timeout(min(self.read_timeout_s, left), connect=min(self.connect_timeout_s, left))
-                return await self.http.post(f"{self.base_url}{path}", json=payload, timeout=timeout)
+                return await self.http.post(
+                    f"{self.base_url}{path}", json=payload, headers=self.auth_headers(), timeout=timeout
+                )
         except TimeoutError as exc:
             raise httpx.ReadTimeout(f"deadline of {self.policy.deadline_s:.0f}s reached") from exc
 

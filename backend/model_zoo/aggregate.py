@@ -31,22 +31,43 @@ UI_ORDER = [*UI_CATEGORIES.values(), "Other"]
 
 
 async def fetch_statuses(
-    http: httpx.AsyncClient, urls: dict[str, str], timeout_s: float
-) -> dict[str, ManagerStatus | None]:
-    """Each service's /models/status, or None when it is down or answers nonsense."""
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    timeout_s: float,
+    headers: dict[str, dict[str, str]] | None = None,
+) -> dict[str, ManagerStatus | str]:
+    """Each service's /models/status (with that service's ``headers``, its API key), or
+    the reason it gave none: down, refused (401/403 with its code), or nonsense."""
 
-    async def one(url: str) -> ManagerStatus | None:
+    async def one(name: str) -> ManagerStatus | str:
+        url = urls[name]
         try:
-            response = await http.get(f"{url}/models/status", timeout=timeout_s)
-            response.raise_for_status()
-            return ManagerStatus.model_validate(response.json())
-        except (httpx.HTTPError, ValueError, ValidationError) as exc:
-            logger.warning("no model status from %s: %s", url, exc)
-            return None
+            response = await http.get(f"{url}/models/status", timeout=timeout_s, headers=(headers or {}).get(name))
+        except httpx.HTTPError as exc:
+            reason = f"{type(exc).__name__}: {exc or 'no answer'}"
+        else:
+            if response.is_success:
+                try:
+                    return ManagerStatus.model_validate(response.json())
+                except (ValueError, ValidationError) as exc:
+                    reason = f"unreadable /models/status: {type(exc).__name__}"
+            else:
+                reason = f"HTTP {response.status_code} {_envelope_summary(response)}".rstrip()
+        logger.warning("no model status from %s: %s", url, reason)
+        return reason
 
     names = list(urls)
-    statuses = await asyncio.gather(*(one(urls[name]) for name in names))
+    statuses = await asyncio.gather(*(one(name) for name in names))
     return dict(zip(names, statuses, strict=True))
+
+
+def _envelope_summary(response: httpx.Response) -> str:
+    """``UNAUTHORIZED: missing API key`` from an error envelope, else nothing."""
+    try:
+        error = response.json()["error"]
+        return f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 def _from_status(entry: EnrichmentEntry, service: str, status: ModelStatus) -> ZooModel:
@@ -87,20 +108,16 @@ def _without_status(entry: EnrichmentEntry, service: str, state: str, error: str
     )
 
 
-def zoo_models(router: Router, statuses: dict[str, ManagerStatus | None]) -> ZooModels:
+def zoo_models(router: Router, statuses: dict[str, ManagerStatus | str | None]) -> ZooModels:
+    """``statuses``: each service's status, or why there is none (a reason, or None)."""
     models = []
     for name, entry in router.entries.items():
         service = router.route_for(name)
         status = statuses.get(service)
-        if status is None:
-            models.append(
-                _without_status(
-                    entry,
-                    service,
-                    "unreachable",
-                    f"the {service} enrichment service at {router.urls[service]} did not answer",
-                )
-            )
+        if not isinstance(status, ManagerStatus):
+            where = f"the {service} enrichment service at {router.urls[service]}"
+            reason = f"no model status from {where}: {status}" if status else f"{where} did not answer"
+            models.append(_without_status(entry, service, "unreachable", reason))
             continue
         reported = {m.name: m for m in status.registered_models}
         if name in reported:
@@ -115,7 +132,7 @@ def zoo_models(router: Router, statuses: dict[str, ManagerStatus | None]) -> Zoo
                     "set the variable the same for the backend and both services",
                 )
             )
-    reachable = [s for s in statuses.values() if s is not None]
+    reachable = [s for s in statuses.values() if isinstance(s, ManagerStatus)]
     budget = sum(s.vram_budget_mb for s in reachable)
     used = sum(s.vram_used_mb for s in reachable)
     return ZooModels(

@@ -77,7 +77,7 @@ def test_a_frame_with_repeated_detection_ids_is_refused(fleet, tmp_path: Path) -
     assert "repeated: a" in response.json()["error"]["message"]
 
 
-def test_a_box_outside_the_frame_is_a_400_naming_it_and_no_service_is_called(fleet, tmp_path: Path) -> None:
+def test_a_box_outside_the_frame_is_a_422_naming_it_and_no_service_is_called(fleet, tmp_path: Path) -> None:
     light, heavy = fleet
     before = _enrich_calls(light.url, "light")
     frame = {
@@ -89,6 +89,7 @@ def test_a_box_outside_the_frame_is_a_400_naming_it_and_no_service_is_called(fle
     }
     with backend_client(light.url, heavy.url, tmp_path) as backend:
         response = backend.post("/api/enrich/frame", json=frame)
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "INVALID_REQUEST"
     assert response.json()["error"]["message"].startswith("`detections[1].bbox` [2000.0, 2000.0, 2100.0, 2100.0] lies")
     assert _enrich_calls(light.url, "light") == before

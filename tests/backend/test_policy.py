@@ -22,17 +22,75 @@ def test_wait_before_retry_respects_attempts_deadline_and_retry_after() -> None:
 
 def test_breaker_opens_after_threshold_then_half_opens_after_cooldown() -> None:
     now = [0.0]
-    breaker = CircuitBreaker(failure_threshold=2, cooldown_s=10.0, clock=lambda: now[0])
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_s=10.0, half_open_calls=1, clock=lambda: now[0])
     breaker.record_failure()
     assert breaker.allow() and breaker.state is BreakerState.CLOSED
     breaker.record_failure()
     assert breaker.state is BreakerState.OPEN and not breaker.allow()
     now[0] = 10.5
     assert breaker.allow() and breaker.state is BreakerState.HALF_OPEN
-    assert not breaker.allow(), "one trial at a time"
+    assert not breaker.allow(), "half_open_calls=1: one trial at a time"
     breaker.record_failure()
     assert breaker.state is BreakerState.OPEN and not breaker.allow()
     now[0] = 21.0
     assert breaker.allow()
     breaker.record_success()
     assert breaker.state is BreakerState.CLOSED and breaker.failures == 0
+
+
+def _opened(half_open_calls: int = 3) -> tuple[CircuitBreaker, list[float]]:
+    now = [0.0]
+    breaker = CircuitBreaker(
+        failure_threshold=2, cooldown_s=10.0, half_open_calls=half_open_calls, clock=lambda: now[0]
+    )
+    breaker.record_failure()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    return breaker, now
+
+
+def test_half_open_lets_n_trial_calls_through_and_the_first_success_closes() -> None:
+    breaker, now = _opened(half_open_calls=3)
+    assert CircuitBreaker().half_open_calls == 3, "the default"
+    now[0] = 10.0
+    admitted = [breaker.allow() for _ in range(5)]
+    assert admitted == [True, True, True, False, False], "exactly N trials while half-open"
+    assert breaker.state is BreakerState.HALF_OPEN
+    breaker.record_success()  # the first trial to answer
+    assert breaker.state is BreakerState.CLOSED and breaker.failures == 0
+    assert all(breaker.allow() for _ in range(10)), "closed: everything goes through"
+
+
+def test_a_failed_trial_opens_again_for_a_full_cooldown() -> None:
+    breaker, now = _opened()
+    now[0] = 10.0
+    assert breaker.allow() and breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN and not breaker.allow()
+    now[0] = 19.9
+    assert not breaker.allow(), "re-opened at t=10: closed to calls until t=20"
+    now[0] = 20.0
+    assert [breaker.allow() for _ in range(4)] == [True, True, True, False], "a fresh round of N trials"
+
+
+def test_half_open_on_demand_skips_the_rest_of_the_cooldown() -> None:
+    breaker, now = _opened()
+    now[0] = 1.0
+    assert not breaker.allow()
+    breaker.half_open()  # what the /ready probe does when the service answers 200
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert [breaker.allow() for _ in range(4)] == [True, True, True, False]
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+    breaker.half_open()
+    assert breaker.state is BreakerState.CLOSED, "a closed breaker stays closed"
+
+
+def test_trials_that_never_report_do_not_wedge_the_breaker() -> None:
+    breaker, now = _opened(half_open_calls=2)
+    now[0] = 10.0
+    assert breaker.allow() and breaker.allow() and not breaker.allow()
+    now[0] = 19.9
+    assert not breaker.allow(), "the round's trials may still answer"
+    now[0] = 20.0
+    assert breaker.allow(), "cancelled trials: a new round after the cool-down"

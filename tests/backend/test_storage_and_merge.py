@@ -95,7 +95,7 @@ def test_merge_partial_and_failed() -> None:
     broken = _light_answer(errors={"pose_estimator": ModelError(code="MODEL_LOAD_FAILED", message="corrupt")})
     failed = merge("d", "person", plan, {"light": broken, "heavy": down}, {}, ROUTER)
     assert failed.status == "FAILED" and failed.errors["pose_estimator"].service == "light"
-    assert merge("d", "object", {}, {}, {}, ROUTER).status == "FULL"
+    assert merge("d", "object", {}, {}, {}, ROUTER).status == "SKIPPED", "nothing planned: nothing ran"
 
 
 def test_merge_flags_a_routing_mismatch_and_counts_skipped_models_as_done() -> None:

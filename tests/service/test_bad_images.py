@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.images import b64, jpeg_bytes, png_bomb, png_bytes
+from tests.support.images import b64, float_rgb_tiff, jpeg_bytes, noise_bytes, png_bomb, png_bytes
 from tests.support.server import LiveServer
 from tests.support.torch_models import blob_spec
 from tests.support.toy_service import toy_app
@@ -26,6 +26,8 @@ def client() -> Iterator[httpx.Client]:
 CASES: list[tuple[str, dict[str, Any], int, str]] = [
     ("not base64", {"json": {"image": "this is not base64!"}}, 400, "INVALID_REQUEST"),
     ("truncated png", {"json": {"image": b64(png_bytes(256, 256, "green")[:120])}}, 400, "INVALID_REQUEST"),
+    ("truncated jpeg", {"json": {"image": b64(noise_bytes("JPEG")[:4000])}}, 400, "INVALID_REQUEST"),
+    ("float RGB tiff", {"json": {"image": b64(float_rgb_tiff())}}, 415, "UNSUPPORTED_MEDIA_TYPE"),
     ("text file", {"json": {"image": b64(b"just some text, not an image\n" * 4)}}, 415, "UNSUPPORTED_MEDIA_TYPE"),
     (
         "text file upload",
@@ -35,7 +37,7 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
     ),
     ("1x1 image", {"json": {"image": b64(png_bytes(1, 1))}}, 400, "INVALID_REQUEST"),
     ("20000x20000 png bomb", {"json": {"image": b64(png_bomb())}}, 413, "PAYLOAD_TOO_LARGE"),
-    ("bbox outside image", {"json": {"image": GOOD, "bbox": [500, 500, 600, 600]}}, 400, "INVALID_REQUEST"),
+    ("bbox outside image", {"json": {"image": GOOD, "bbox": [500, 500, 600, 600]}}, 422, "INVALID_REQUEST"),
     (
         "bbox inverted",
         {"json": {"image": GOOD, "bbox": {"x1": 40, "y1": 10, "x2": 5, "y2": 30}}},

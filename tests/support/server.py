@@ -17,7 +17,15 @@ class LiveServer:
         self._sock.bind((host, port))
         self.host = host
         self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            proxy_headers=False,  # as the services run: X-Forwarded-For is the security gate's to read
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True)
         self._startup_timeout = startup_timeout

@@ -32,7 +32,7 @@ def toy_app(specs: list[ModelSpec], settings: RuntimeSettings | None = None, **e
     async def infer(name: str, request: Request, sleep: float = 0.0) -> dict[str, Any]:
         rt = get_runtime(request)
         rt.require(name)
-        _body, decoded = await read_image_request(request, ImageRequest, rt.limits)
+        _body, decoded = await read_image_request(request, ImageRequest, rt.limits, admission=rt.admission)
         brightness = float(np.asarray(decoded.image).mean()) / 255.0
         inference = await rt.infer_one(name, (brightness, sleep))
         return {"model": name, "value": inference.output, "width": decoded.image.width, "height": decoded.image.height}
