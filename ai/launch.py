@@ -74,7 +74,11 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
     light_port = int(env.get("ENRICHMENT_LIGHT_PORT", "8096"))
     heavy_port = int(env.get("ENRICHMENT_HEAVY_PORT", "8094"))
     backend_port = int(env.get("BACKEND_PORT", "8000"))
+    # The model services are only reached by the backend, over loopback; the backend
+    # listens where LAUNCH_BACKEND_HOST says (loopback unless the operator opens it).
+    local = {"HOST": "127.0.0.1"}
     backend_env = {
+        "HOST": env.get("LAUNCH_BACKEND_HOST", "127.0.0.1"),
         "PORT": str(backend_port),
         "ENRICHMENT_LIGHT_URL": f"http://127.0.0.1:{light_port}",
         "ENRICHMENT_URL": f"http://127.0.0.1:{heavy_port}",
@@ -85,13 +89,13 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
             "enrichment-light",
             "ai.enrichment",
             light_port,
-            {"ENRICHMENT_ROLE": "light", "PORT": str(light_port), "DEVICE": light_device},
+            {**local, "ENRICHMENT_ROLE": "light", "PORT": str(light_port), "DEVICE": light_device},
         ),
         Service(
             "enrichment-heavy",
             "ai.enrichment",
             heavy_port,
-            {"ENRICHMENT_ROLE": "heavy", "PORT": str(heavy_port), "DEVICE": heavy_device},
+            {**local, "ENRICHMENT_ROLE": "heavy", "PORT": str(heavy_port), "DEVICE": heavy_device},
         ),
         Service("backend", "backend", backend_port, backend_env),
     ]
