@@ -39,6 +39,7 @@ from ai.runtime.declarations import Call, CompositeEndpoint
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.families.tasks import Classification, Task
 from ai.runtime.images import clamp_box
+from ai.runtime.redact import for_caller
 from ai.runtime.service import ServiceRuntime
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class Frame:
                 target.used[model] = result.ms
                 outputs.append(result.output)
             else:
-                target.errors[model] = ModelError(code=result.code.value, message=result.message)
+                message = for_caller(result.message) if result.sensitive else result.message
+                target.errors[model] = ModelError(code=result.code.value, message=message or "")
                 outputs.append(None)
         return outputs
 
@@ -98,7 +100,7 @@ class Frame:
         except Exception as exc:
             logger.exception("post-processing of %s failed", model)
             message = f"{model}: post-processing failed: {type(exc).__name__}: {exc}"
-            target.errors[model] = ModelError(code=ErrorCode.INFERENCE_FAILED.value, message=message)
+            target.errors[model] = ModelError(code=ErrorCode.INFERENCE_FAILED.value, message=for_caller(message) or "")
             return None
 
 
@@ -239,6 +241,17 @@ ENRICHERS: dict[str, Enrichment] = {
 }
 
 
+def _crop_pixels(call: Call) -> int:
+    """Pixels the detections' crops will copy out of the frame (boxes clamped to it)."""
+    width, height = call.image.image.size
+    total = 0
+    for item in call.body.items():
+        if item.bbox is not None:
+            box = item.bbox
+            total += max(0, min(width, box.x2) - max(0, box.x1)) * max(0, min(height, box.y2) - max(0, box.y1))
+    return int(total)
+
+
 def _targets(call: Call, hosted: dict[str, EnrichmentEntry]) -> list[Target]:
     """Each detection's clamped box, crop and the hosted models it triggers (blocking)."""
     body: EnrichRequest = call.body
@@ -261,6 +274,7 @@ def _targets(call: Call, hosted: dict[str, EnrichmentEntry]) -> list[Target]:
 async def enrich(call: Call, runtime: ServiceRuntime) -> EnrichResponse | FrameEnrichResponse:
     started = time.perf_counter()
     hosted = {name: entry for name, entry in enrichment_entries().items() if name in runtime.batchers}
+    await runtime.admission.admit(_crop_pixels(call))  # each bbox crop is a copy of its pixels
     targets = await asyncio.to_thread(_targets, call, hosted)
     frame = Frame(call.image.image, targets, runtime, call.settings, set(hosted))
     jobs = []

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from ai.contracts.images import Box, ImageRequest
+from ai.contracts.safe_input import text_problem
 from ai.runtime.admission import PixelAdmission
 from ai.runtime.envelope import validation_error
 from ai.runtime.errors import ErrorCode, ServiceError, invalid_request
@@ -58,10 +59,17 @@ async def read_payload(request: Request) -> tuple[dict[str, Any], dict[str, byte
         fields: dict[str, Any] = {}
         files: dict[str, bytes] = {}
         for key, value in form.multi_items():
+            # A declared charset other than UTF-8 can decode to text that is not valid
+            # Unicode; refuse it before it reaches a message or a model.
+            problem = text_problem(key, "a form field name") or (
+                text_problem(value, f"form field {key!a}") if isinstance(value, str) else None
+            )
+            if problem:
+                raise invalid_request(problem)
             if isinstance(value, UploadFile):
                 files[key] = await value.read()
             elif value.lstrip()[:1] in ("[", "{"):
-                fields[key] = parse_json(value, f"form field `{key}`")
+                fields[key] = parse_json(value, f"form field {key!a}")
             else:
                 fields[key] = value
         return fields, files

@@ -36,6 +36,11 @@ def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
     )
 
 
+def preload_for_caller(preload: PreloadStatus) -> PreloadStatus:
+    """Preload failures carry load errors (weight paths): redacted for most callers."""
+    return preload.model_copy(update={"failed": {name: for_caller(e) or "" for name, e in preload.failed.items()}})
+
+
 def describe_manager(
     records: list[ModelRecord],
     *,
@@ -62,5 +67,5 @@ def describe_manager(
         ],
         registered_models=[describe_model(r, memory_measure) for r in records],
         pending_loads=[r.name for r in records if r.state is ModelState.LOADING],
-        preload=preload,
+        preload=preload_for_caller(preload),
     )

@@ -13,6 +13,7 @@ from ai.contracts.health import HealthResponse, PreloadRequest, ReadyResponse
 from ai.contracts.models import ManagerStatus, ModelStatus, PreloadStatus
 from ai.runtime.conventions import ERROR_RESPONSES, security_status
 from ai.runtime.device import device_memory_used_gb, gpu_available
+from ai.runtime.manager_status import preload_for_caller
 from ai.runtime.model_state import ModelState
 from ai.runtime.redact import for_caller
 from ai.runtime.security.keys import Scope
@@ -74,7 +75,7 @@ async def health(request: Request, runtime: ServiceRuntime = Depends(get_runtime
 )
 async def ready(runtime: ServiceRuntime = Depends(get_runtime)) -> JSONResponse:
     """200 once the preloaded models are loaded or have failed with a recorded error."""
-    body = ReadyResponse(ready=runtime.manager.ready, preload=runtime.manager.preload_status)
+    body = ReadyResponse(ready=runtime.manager.ready, preload=preload_for_caller(runtime.manager.preload_status))
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
 
 
@@ -94,7 +95,7 @@ async def models_preload(body: PreloadRequest, runtime: ServiceRuntime = Depends
     """Load several models now, in priority order; failures are listed, not raised."""
     for name in body.models:
         runtime.manager.record(name)  # unknown names are a 404, not a silent skip
-    return await runtime.manager.preload(body.models)
+    return preload_for_caller(await runtime.manager.preload(body.models))
 
 
 @admin_post("/models/{name}/load", response_model=ModelStatus)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ai.contracts.enrichment import EnrichResponse, PersonEmbeddingResult
 from ai.contracts.enrichment_result import EnrichmentResult, EnrichmentStatus, ModelFailure, ServiceCall
+from ai.runtime.redact import for_caller
 from backend.enrichment_client.errors import EnrichmentCallError
 from backend.enrichment_client.routing import Router
 
@@ -34,15 +35,18 @@ def merge(
         )
         result.services[service] = call
         if isinstance(answer, EnrichmentCallError):
-            call.error = f"{answer.code}: {answer.message}"
+            message = for_caller(answer.message) or ""  # a service's internals are not the backend caller's
+            call.error = f"{answer.code}: {message}"
             for model in plan[service]:
-                result.errors[model] = ModelFailure(code=answer.code, message=answer.message, service=service)
+                result.errors[model] = ModelFailure(code=answer.code, message=message, service=service)
             continue
         _take_fields(result, answer, detection_id, router)
         result.models_used += [m for m in answer.models_used if m not in result.models_used]
         result.skipped.update(answer.skipped)
         for model, error in answer.errors.items():
-            result.errors[model] = ModelFailure(code=error.code, message=error.message, service=service)
+            result.errors[model] = ModelFailure(
+                code=error.code, message=for_caller(error.message) or "", service=service
+            )
         for model in plan[service]:
             if model not in answer.models_used and model not in answer.errors and model not in answer.skipped:
                 entry = router.entries[model]

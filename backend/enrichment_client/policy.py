@@ -58,6 +58,7 @@ class CircuitBreaker:
     opened_at: float = 0.0
     _trials: int = field(default=0, repr=False)
     _half_opened_at: float = field(default=0.0, repr=False)
+    _trial_failed: bool = field(default=False, repr=False)
 
     def allow(self) -> bool:
         if self.state is BreakerState.OPEN:
@@ -80,13 +81,23 @@ class CircuitBreaker:
         self._trials = 0
         self._half_opened_at = self.clock()
 
+    @property
+    def may_half_open_early(self) -> bool:
+        """Whether a ready service may cut the cool-down short: not after a trial failed
+        (a service can say ready while its models fail), so it cannot degrade into
+        trying every probe interval."""
+        return self.state is BreakerState.OPEN and not self._trial_failed
+
     def record_success(self) -> None:
         self.state = BreakerState.CLOSED
         self.failures = 0
         self._trials = 0
+        self._trial_failed = False
 
     def record_failure(self) -> None:
         self.failures += 1
+        if self.state is BreakerState.HALF_OPEN:
+            self._trial_failed = True
         if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
             self.state = BreakerState.OPEN
             self.opened_at = self.clock()

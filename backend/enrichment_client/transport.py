@@ -111,14 +111,15 @@ class ServiceClient:
         timeout = httpx.Timeout(max(self.ready_probe_s, 1.0), connect=min(self.connect_timeout_s, 1.0))
         while self.breaker.state is not BreakerState.CLOSED:
             await asyncio.sleep(self.ready_probe_s)
-            if self.breaker.state is not BreakerState.OPEN:
-                continue  # half-open: the trial calls decide
+            if not self.breaker.may_half_open_early:
+                continue  # half-open (the trials decide), or a trial failed (the cool-down does)
+            opened_at = self.breaker.opened_at
             try:
                 response = await self.http.get(url, headers=self.auth_headers(), timeout=timeout)
             except httpx.HTTPError as exc:
                 logger.debug("%s not ready: %s", url, type(exc).__name__)
                 continue
-            if response.status_code == 200 and self.breaker.state is BreakerState.OPEN:
+            if response.status_code == 200 and self.breaker.may_half_open_early and self.breaker.opened_at == opened_at:
                 logger.info("%s answered 200: letting trial calls through to %s", url, self.name)
                 self.breaker.half_open()
                 self._set_circuit_metric()

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from ai.contracts.enrichment_catalog import EnrichmentEntry
 from ai.contracts.model_zoo import ZooModel, ZooModels, ZooStatus, ZooStatusItem
 from ai.contracts.models import ManagerStatus, ModelStatus
+from ai.runtime.context import sees_internals
+from ai.runtime.redact import for_caller
 from backend.enrichment_client.routing import Router
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def _from_status(entry: EnrichmentEntry, service: str, status: ModelStatus) -> Z
         category=entry.category,
         enabled=status.state != "disabled",
         available=status.available or status.loaded,
-        path=status.path or entry.source,
+        path=(status.path if sees_internals() else None) or entry.source,
         load_count=status.leases,
         times_loaded=status.load_count,
         service=service,
@@ -87,7 +89,7 @@ def _from_status(entry: EnrichmentEntry, service: str, status: ModelStatus) -> Z
         backend=status.backend,
         demo_weights=status.demo_weights,
         last_used_at=status.last_used,
-        error=status.error,
+        error=for_caller(status.error),
     )
 
 

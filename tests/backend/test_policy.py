@@ -94,3 +94,21 @@ def test_trials_that_never_report_do_not_wedge_the_breaker() -> None:
     assert not breaker.allow(), "the round's trials may still answer"
     now[0] = 20.0
     assert breaker.allow(), "cancelled trials: a new round after the cool-down"
+
+
+def test_a_ready_service_cuts_the_cooldown_short_only_until_a_trial_fails() -> None:
+    """/ready can answer 200 while the models fail: after a failed trial only the
+    cool-down reopens the way, or the breaker would try every probe interval."""
+    now = [0.0]
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_s=30.0, clock=lambda: now[0])
+    breaker.record_failure()
+    assert breaker.may_half_open_early
+    breaker.half_open()
+    assert breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN and not breaker.may_half_open_early
+    now[0] = 31.0
+    assert breaker.allow(), "the cool-down still lets a trial through"
+    breaker.record_success()
+    breaker.record_failure()
+    assert breaker.may_half_open_early, "a success resets it"

@@ -143,3 +143,26 @@ def test_weight_paths_and_library_errors_are_for_admin_keys_only(keys: Keys, tmp
         assert str(secret) not in http.get("/health").text
         admin = http.get("/models/status", headers=bearer(keys.admin)).json()["registered_models"][0]
         assert admin["path"] == str(secret) and str(secret) in admin["error"]
+
+
+def test_a_newline_at_the_end_of_the_path_cannot_dodge_the_admin_scope(keys: Keys) -> None:
+    """Starlette's `$` matches before a trailing newline; the gate must not be fooled."""
+    with toy_server(API_KEYS_FILE=str(keys.file)) as http:
+        for path in ("/models/m/load%0A", "/models/m/unload%0a", "/models/preload%0A", "/models/m/load%00"):
+            response = http.post(path, json={"models": ["m"]}, headers=bearer(keys.inferer))
+            assert response.status_code in (400, 403), (path, response.status_code)
+        status = http.get("/models/status", headers=bearer(keys.reader)).json()["registered_models"][0]
+        assert status["loaded"] is False
+
+
+def test_preload_failures_on_the_public_ready_probe_hide_weight_paths(tmp_path: Path) -> None:
+    from tests.support.torch_models import blob_spec
+
+    secret = tmp_path / "private" / "cache" / "m.pt"
+    spec = blob_spec("m", 1, failure=lambda _n: FileNotFoundError(f"no such file: '{secret}'"))
+    with toy_server([spec], HOST="0.0.0.0", PRELOAD_MODELS="m", API_KEYS=f"ci:{hash_key('k')}") as http:
+        deadline = time.monotonic() + 10
+        while not http.get("/ready").json()["ready"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ready = http.get("/ready").json()
+        assert "m" in ready["preload"]["failed"] and str(secret) not in json.dumps(ready)

@@ -103,8 +103,8 @@ def test_a_newline_in_the_path_cannot_forge_an_access_log_line(
 ) -> None:
     caplog.set_level(logging.INFO, logger="ai.access")
     forged = "/health%0a2026-01-01T00:00:00 | forged | 6.6.6.6 | POST /models/threat/unload | 200 | 1.0 | -"
-    assert light.get(forged).status_code == 404
-    assert light.get("/x%0d%0ay%7c%e2%80%a8z").status_code == 404
+    assert light.get(forged).status_code == 400, "a path with control characters is refused"
+    assert light.get("/x%0d%0ay%7c%e2%80%a8z").status_code == 400
     lines = [r.getMessage() for r in caplog.records if r.name == "ai.access"]
     assert len(lines) >= 2 and all("\n" not in line and "\r" not in line and "\u2028" not in line for line in lines)
     assert any("\\n2026-01-01" in line for line in lines), "the newline is shown escaped"
@@ -120,3 +120,22 @@ def test_405_names_the_allowed_methods(light: httpx.Client) -> None:
 def test_the_enrich_schema_says_an_image_is_required(light: httpx.Client) -> None:
     schema = light.get("/openapi.json").json()["components"]["schemas"]["EnrichRequest"]
     assert {"required": ["image"]} in schema["anyOf"]
+
+
+def test_a_multipart_charset_that_decodes_to_invalid_text_is_a_400(light: httpx.Client) -> None:
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="x\\ud800"\r\n\r\n{{bad\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + b"\xff\xd8\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    response = light.post(
+        "/enrich",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}; charset=unicode_escape"},
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_REQUEST"

@@ -29,7 +29,9 @@ def test_forwarded_for_is_read_from_the_right_skipping_trusted_hops() -> None:
     assert str(addressing.client("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.0.0.7")) == "1.2.3.4"
     assert str(addressing.client("1.2.3.4", "10.0.0.1")) == "1.2.3.4", "untrusted peer: header ignored"
     assert str(addressing.client("10.0.0.2", "garbage, 5.6.7.8")) == "5.6.7.8"
-    assert str(addressing.client("10.0.0.2", "5.6.7.8, garbage")) == "10.0.0.2", "stops at a malformed hop"
+    assert addressing.client("10.0.0.2", "5.6.7.8, unknown") is None, "a malformed hop: unknown, never the proxy"
+    assert str(addressing.client("10.0.0.2", "5.6.7.8:4711")) == "5.6.7.8", "ports are stripped"
+    assert str(addressing.client("10.0.0.2", "[2001:db8::1]:4711")) == "2001:db8::1"
     assert str(addressing.client("::ffff:10.0.0.2", "5.6.7.8")) == "5.6.7.8", "IPv4-mapped peers count as IPv4"
 
 
@@ -86,3 +88,13 @@ def test_callers_without_keys_are_limited_per_address() -> None:
     with toy_server(RATE_LIMIT_PER_MINUTE="60", RATE_LIMIT_BURST="2") as http:
         codes = [http.get("/models/status").status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+def test_a_page_on_a_dns_name_is_not_trusted_as_the_services_own() -> None:
+    """DNS rebinding: evil.example resolves to the service's address, so the browser sends
+    Host and Origin that match; only IP literals and localhost count as the service."""
+    with toy_server() as http:
+        rebound = http.post(
+            "/models/m/unload", headers={"Host": "evil.example:8094", "Origin": "http://evil.example:8094"}
+        )
+        assert rebound.status_code == 403

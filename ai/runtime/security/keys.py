@@ -179,14 +179,14 @@ class KeyStore:
     file: Path | None = None
     inline: list[ApiKey] = field(default_factory=list)
     _file_keys: list[ApiKey] = field(default_factory=list)
-    _mtime: float | None = None
+    _mtime: tuple[int, int, int] | None = None
     _checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.file is not None:
             self._file_keys = read_keys_file(self.file)
-            self._mtime = self.file.stat().st_mtime
+            self._mtime = _signature(self.file.stat())
         names = [k.name for k in self.keys]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -216,7 +216,7 @@ class KeyStore:
         with self._lock:
             self._checked = time.monotonic()
             try:
-                mtime = self.file.stat().st_mtime
+                mtime = _signature(self.file.stat())
             except OSError as exc:
                 mtime = None
                 problem: Exception | None = exc
@@ -230,6 +230,11 @@ class KeyStore:
                 logger.info("re-read %d API keys from %s", len(self._file_keys), self.file)
             except StartupError as exc:  # keep the last good keys; say why
                 logger.error("keeping the previous API keys: %s", exc)
+
+
+def _signature(stat: os.stat_result) -> tuple[int, int, int]:
+    """What changes when the file is rewritten, even twice within one timestamp tick."""
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def timestamp() -> str:

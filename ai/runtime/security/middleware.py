@@ -4,6 +4,7 @@ envelope (the request-context middleware outside renders the raised error)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -11,9 +12,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ai.runtime.context import current_request
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.security.keys import Scope as KeyScope
+from ai.runtime.security.network import parse_address
 from ai.runtime.security.policy import ANONYMOUS_SCOPES, SAFE_METHODS, Principal, ScopeTable, SecurityPolicy
 
 CROSS_SITE = frozenset({"cross-site", "same-site"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SecurityMiddleware:
@@ -27,6 +30,10 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if _CONTROL.search(scope.get("path", "")):
+            # Starlette's route patterns end in `$`, which matches before a trailing
+            # newline: `/models/m/load%0A` would reach the route but not its scope.
+            raise ServiceError(ErrorCode.INVALID_REQUEST, "the path contains control characters")
         principal = self.admit(scope, headers)
         info = current_request()
         if info is not None:
@@ -125,6 +132,11 @@ def _unauthorized(message: str) -> ServiceError:
 
 
 def _same_origin(origin: str, host: str) -> bool:
-    """The service's own pages (the API docs) posting to itself."""
+    """The service's own pages (the API docs) posting to itself, when it is addressed by
+    an IP address or localhost. A DNS name is not trusted: a hostile name can be rebound
+    to the service's address, and the browser would then call the page same-origin."""
     parts = urlsplit(origin)
-    return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+    if not host or parts.scheme not in ("http", "https") or parts.netloc.lower() != host.lower():
+        return False
+    name = parts.hostname or ""
+    return name == "localhost" or parse_address(name) is not None

@@ -55,9 +55,9 @@ class ClientAddressing:
         if address is None or not forwarded_for or not self._trusted(address):
             return address
         for hop in reversed(forwarded_for.split(",")):
-            hop_address = parse_address(hop)
+            hop_address = parse_address(_without_port(hop))
             if hop_address is None:
-                return address  # a malformed hop: trust nothing beyond the last good one
+                return None  # a malformed hop ("unknown", garbage): the client is unknown, refused by an allowlist
             address = hop_address
             if not self._trusted(address):
                 break
@@ -70,3 +70,13 @@ class ClientAddressing:
 
     def _trusted(self, address: Address) -> bool:
         return any(address in network for network in self.trusted_proxies)
+
+
+def _without_port(hop: str) -> str:
+    """``1.2.3.4:5678`` and ``[::1]:5678`` as some proxies send them, without the port."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        return hop[1 : hop.find("]")] if "]" in hop else hop
+    if hop.count(":") == 1:
+        return hop.split(":", 1)[0]
+    return hop

@@ -140,7 +140,10 @@ class ScopeTable:
     def required(self, method: str, path: str) -> Scope:
         if path in PUBLIC_PATHS:
             return Scope.PUBLIC
+        lookup = "GET" if method == "HEAD" else method
         for pattern, declared in self.routes:
-            if pattern.fullmatch(path) and method in declared:
-                return declared[method]
-        return Scope.READ if method in SAFE_METHODS else Scope.INFER
+            if pattern.fullmatch(path) and lookup in declared:
+                return declared[lookup]
+        # Not in the schema (a hidden route, or nothing): reading needs read, anything
+        # else admin, so an undeclared route never opens wider than intended.
+        return Scope.READ if method in SAFE_METHODS else Scope.ADMIN
