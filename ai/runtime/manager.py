@@ -25,7 +25,7 @@ from ai.runtime.eviction import choose_victims, eviction_order
 from ai.runtime.executor import BoundedExecutor
 from ai.runtime.manager_status import describe_manager, describe_model
 from ai.runtime.metrics import ServiceMetrics
-from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState, Priority
+from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState
 from ai.runtime.threads import reassert_torch_threads
 
 logger = logging.getLogger(__name__)
@@ -207,22 +207,6 @@ class ModelManager:
                 record.load_task.cancel()
         self._loader.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown()
-
-    def configuration_problems(self) -> list[str]:
-        """What can never work as configured: a model larger than the whole budget, or a
-        CRITICAL model that cannot load. ``/health`` reports these as degraded."""
-        problems = []
-        for record in self.records.values():
-            if record.state is ModelState.DISABLED:
-                continue
-            if record.reservation_mb > self.budget_mb:
-                problems.append(
-                    f"{record.name}: needs ~{record.reservation_mb:.0f} MB but the whole budget is "
-                    f"{self.budget_mb:.0f} MB, so it can never load; raise the budget or disable it"
-                )
-            if record.priority is Priority.CRITICAL and record.state in (ModelState.ERROR, ModelState.UNAVAILABLE):
-                problems.append(f"{record.name}: CRITICAL model cannot load: {record.error}")
-        return problems
 
     def model_status(self, record: ModelRecord) -> ModelStatus:
         return describe_model(record, self.meter.kind)

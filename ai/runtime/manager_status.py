@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ai.contracts.models import LoadedModel, ManagerStatus, ModelInfo, ModelStatus, PreloadStatus
 from ai.runtime.context import sees_internals
-from ai.runtime.model_state import ModelRecord, ModelState
+from ai.runtime.model_state import ModelRecord, ModelState, Priority
 from ai.runtime.redact import for_caller
 
 
@@ -34,6 +34,23 @@ def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
         max_batch_size=record.spec.batching.max_batch_size,
         max_queue_delay_ms=record.spec.batching.max_queue_delay_ms,
     )
+
+
+def configuration_problems(records: list[ModelRecord], budget_mb: float) -> list[str]:
+    """What can never work as configured: a model larger than the whole budget, or a
+    CRITICAL model that cannot load. ``/health`` reports these as degraded."""
+    problems = []
+    for record in records:
+        if record.state is ModelState.DISABLED:
+            continue
+        if record.reservation_mb > budget_mb:
+            problems.append(
+                f"{record.name}: needs ~{record.reservation_mb:.0f} MB but the whole budget is "
+                f"{budget_mb:.0f} MB, so it can never load; raise the budget or disable it"
+            )
+        if record.priority is Priority.CRITICAL and record.state in (ModelState.ERROR, ModelState.UNAVAILABLE):
+            problems.append(f"{record.name}: CRITICAL model cannot load: {record.error}")
+    return problems
 
 
 def preload_for_caller(preload: PreloadStatus) -> PreloadStatus:

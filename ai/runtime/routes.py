@@ -13,7 +13,7 @@ from ai.contracts.health import HealthResponse, PreloadRequest, ReadyResponse
 from ai.contracts.models import ManagerStatus, ModelStatus, PreloadStatus
 from ai.runtime.conventions import ERROR_RESPONSES, security_status
 from ai.runtime.device import device_memory_used_gb, gpu_available
-from ai.runtime.manager_status import preload_for_caller
+from ai.runtime.manager_status import configuration_problems, preload_for_caller
 from ai.runtime.model_state import ModelState
 from ai.runtime.redact import for_caller
 from ai.runtime.security.keys import Scope
@@ -33,7 +33,8 @@ def health_of(runtime: ServiceRuntime) -> HealthResponse:
     records = [r for r in runtime.manager.records.values() if r.state is not ModelState.DISABLED]
     failing = [r for r in records if r.state in CANNOT_SERVE]
     problems = [f"{r.name}: {r.state.value}: {r.error}" for r in failing]
-    problems += [p for p in runtime.manager.configuration_problems() if p not in problems]
+    records_all = list(runtime.manager.records.values())
+    problems += [p for p in configuration_problems(records_all, runtime.manager.budget_mb) if p not in problems]
     if records and len(failing) == len(records):
         status = "unhealthy"
     elif problems:
