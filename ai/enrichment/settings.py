@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
-from ai.runtime.settings import CsvList, RuntimeSettings, split_csv
+from ai.runtime.settings import CsvList, RuntimeSettings
 
 Role = Literal["light", "heavy"]
 
@@ -30,11 +30,6 @@ class EnrichmentSettings(RuntimeSettings):
     depth_max_distance_m: float = Field(10.0, validation_alias="DEPTH_MAX_DISTANCE_M", gt=0)
     face_confidence: float = Field(0.35, validation_alias="FACE_CONFIDENCE", ge=0, le=1)
     gender_confidence: float = Field(0.6, validation_alias="GENDER_CONFIDENCE", ge=0, le=1)
-
-    @field_validator("preload_models", "light_preload_models", "heavy_preload_models", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        return split_csv(value)
 
     @model_validator(mode="after")
     def _role_defaults(self) -> EnrichmentSettings:

@@ -18,7 +18,7 @@ from ai.runtime.image_request import REQUEST_SCHEMAS
 from ai.runtime.metrics import RequestMetrics
 from ai.runtime.middleware import RequestContextMiddleware
 from ai.runtime.security.middleware import SecurityMiddleware
-from ai.runtime.security.policy import SCOPE_KEY, SecurityPolicy
+from ai.runtime.security.policy import SCOPE_KEY, SecurityPolicy, default_scope
 from ai.runtime.settings import ServiceSettings
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -69,7 +69,7 @@ def _document_security(schema: dict[str, Any]) -> None:
     }
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            needed = operation.get(SCOPE_KEY) or ("read" if method in ("get", "head") else "infer")
+            needed = operation.get(SCOPE_KEY) or default_scope(method).value
             operation[SCOPE_KEY] = needed
             if needed != "public" and path not in ("/health", "/ready"):
                 operation["security"] = [{"bearer": []}]

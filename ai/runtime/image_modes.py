@@ -52,6 +52,7 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa"})  # Pillow converts these 
 _SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 _TIFF_BITS_PER_SAMPLE = 258
 
+WIDE_MODES = _SIXTEEN_BIT | {"I", "F"}  # converted through wider working copies
 SUPPORTED_MODES = _PILLOW_CONVERTS | _ALPHA_MODES | _SIXTEEN_BIT | {"La", "I", "F"}
 
 

@@ -17,6 +17,7 @@ from ai.contracts.safe_input import text_problem
 from ai.runtime.admission import PixelAdmission
 from ai.runtime.envelope import validation_error
 from ai.runtime.errors import ErrorCode, ServiceError, invalid_request
+from ai.runtime.image_modes import WIDE_MODES
 from ai.runtime.images import (
     ImageLimits,
     clamp_box,
@@ -24,6 +25,7 @@ from ai.runtime.images import (
     decode_probed,
     jpeg_reduction,
     oriented_size,
+    pixels_at,
     probe_image,
     scaled_region,
 )
@@ -122,12 +124,7 @@ class OpenedImage:
     def pixel_cost(self) -> int:
         """What decoding holds, in RGB pixels (3 bytes each): the decoded size, and four
         times that while wide (16-bit, int32, float) pixels are converted."""
-        width, height = self.probed.size
-        pixels = -(-width // self.reduction) * -(-height // self.reduction)
-        return pixels * (4 if self.probed.mode in WIDE_MODES else 1)
-
-
-WIDE_MODES = frozenset({"I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
+        return pixels_at(self.probed, self.reduction) * (4 if self.probed.mode in WIDE_MODES else 1)
 
 
 def open_image(

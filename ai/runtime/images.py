@@ -180,7 +180,11 @@ def decoded_pixels(image: Image.Image, box: Box | None = None, min_side: int | N
     """How many pixels decoding the probed ``image`` with ``box`` and ``min_side`` will
     produce (what :func:`ai.runtime.image_request.load_image` decodes, before its crop):
     the full size, or the JPEG draft size. From the header alone."""
-    reduction = jpeg_reduction(image, box, min_side)
+    return pixels_at(image, jpeg_reduction(image, box, min_side))
+
+
+def pixels_at(image: Image.Image, reduction: int) -> int:
+    """Pixels of ``image`` decoded at 1/``reduction`` of its size (sides rounded up)."""
     width, height = image.size
     return -(-width // reduction) * -(-height // reduction)
 

@@ -86,11 +86,6 @@ class RuntimeSettings(ServiceSettings):
     max_inflight_megapixels: float = Field(100.0, validation_alias="MAX_INFLIGHT_MEGAPIXELS", gt=0)
     admission_wait_s: float = Field(5.0, validation_alias="ADMISSION_WAIT_SECONDS", ge=0)
 
-    @field_validator("preload_models", mode="before")
-    @classmethod
-    def _split_preload(cls, value: Any) -> Any:
-        return split_csv(value)
-
     @field_validator("keep_alive_overrides", mode="before")
     @classmethod
     def _parse_keep_alive(cls, value: Any) -> Any:

@@ -88,9 +88,6 @@ class ApiKey:
     burst: int | None = None
     created: str | None = None
 
-    def allows(self, scope: Scope) -> bool:
-        return scope is Scope.PUBLIC or Scope.ADMIN in self.scopes or scope in self.scopes
-
     def to_json(self) -> dict[str, Any]:
         row: dict[str, Any] = {"name": self.name, "key_hash": self.key_hash, "scopes": sorted(self.scopes)}
         if self.revoked:

@@ -89,7 +89,7 @@ class SecurityMiddleware:
             raise _unauthorized("the API key is not valid")
         if key.revoked:
             raise _unauthorized(f"the API key {key.name!r} was revoked")
-        return Principal(key.name, key.scopes, authenticated=True, loopback=loopback)
+        return Principal(key.name, key.scopes, True, loopback, key.rate_per_minute, key.burst)
 
     def _refuse_cross_site(self, headers: dict[str, str]) -> None:
         """A browser may send a POST without a preflight (no body, or a form); refuse one
@@ -108,13 +108,9 @@ class SecurityMiddleware:
 
     def _rate_limit(self, principal: Principal, client: str) -> None:
         policy = self.policy
-        rate, burst = policy.rate_per_minute, policy.burst
+        rate = principal.rate_per_minute if principal.rate_per_minute is not None else policy.rate_per_minute
+        burst = principal.burst if principal.burst is not None else policy.burst
         caller = f"key:{principal.name}" if principal.authenticated else f"ip:{client}"
-        if principal.authenticated:
-            key = next((k for k in policy.keys.keys if k.name == principal.name), None)
-            if key is not None:
-                rate = key.rate_per_minute if key.rate_per_minute is not None else rate
-                burst = key.burst if key.burst is not None else burst
         wait = policy.limiter.take(caller, rate, burst)
         if wait is not None:
             raise ServiceError(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ai.runtime.errors import StartupError
-from ai.runtime.security.keys import GRANTABLE, ApiKey, KeyStore, Scope, keys_from_variable
+from ai.runtime.security.keys import GRANTABLE, KeyStore, Scope, keys_from_variable
 from ai.runtime.security.network import ClientAddressing, is_loopback_host, parse_networks
 from ai.runtime.security.rate_limit import RateLimiter
 from ai.runtime.security.settings import SecuritySettings
@@ -19,6 +19,11 @@ logger = logging.getLogger(__name__)
 SCOPE_KEY = "x-required-scope"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+def default_scope(method: str) -> Scope:
+    """The scope of an operation that declares none: reading needs read, running infer."""
+    return Scope.READ if method.upper() in SAFE_METHODS else Scope.INFER
 
 
 def requires(scope: Scope) -> dict[str, Any]:
@@ -34,6 +39,8 @@ class Principal:
     scopes: frozenset[Scope]
     authenticated: bool
     loopback: bool
+    rate_per_minute: float | None = None  # the key's own limits, when it has them
+    burst: int | None = None
 
     @property
     def sees_internals(self) -> bool:
@@ -46,10 +53,6 @@ class Principal:
 
 
 ANONYMOUS_SCOPES = frozenset(GRANTABLE)
-
-
-def principal_of(key: ApiKey, loopback: bool) -> Principal:
-    return Principal(key.name, key.scopes, authenticated=True, loopback=loopback)
 
 
 @dataclass
