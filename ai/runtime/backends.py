@@ -34,6 +34,7 @@ class BackendOptions:
     use_tensorrt: bool = True
     onnxruntime_spinning: bool = False  # idle pool threads busy-wait after a run
     max_batch_size: int = 1  # the largest batch an exported engine must accept
+    cpu_threads: int = 0  # threads per forward pass on the CPU (0: the library's default)
 
 
 def has_module(name: str) -> bool:

@@ -69,6 +69,9 @@ class CatalogEntry(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="Validated by the family's own options class")
     keep_alive_s: float | None = None
     labels: list[str] = Field(default_factory=list, description="Class names the demo weights are written with")
+    path_aliases: list[str] = Field(
+        default_factory=list, description="Other variables that name the weights (a specification's own names)"
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> CatalogEntry:

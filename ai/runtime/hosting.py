@@ -16,6 +16,7 @@ from ai.runtime.model_env import model_env
 from ai.runtime.model_state import ModelSpec
 from ai.runtime.resolve import Resolution, resolve_weights
 from ai.runtime.settings import RuntimeSettings
+from ai.runtime.threads import intra_op_threads, usable_cpus
 
 RESOLVE_TTL_S = 5.0
 
@@ -47,6 +48,7 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
         use_tensorrt=env.use_tensorrt,
         onnxruntime_spinning=settings.onnxruntime_spinning,
         max_batch_size=batching.max_batch_size,
+        cpu_threads=intra_op_threads(settings.torch_threads, settings.inference_workers, usable_cpus()),
     )
     resolver = CachedResolver(lambda: resolve_weights(entry, settings.ai_models_path, settings.hf_home, env.model_path))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from fastapi import Request
 from PIL import Image
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from ai.contracts.images import Box, ImageRequest
 from ai.contracts.safe_input import text_problem
@@ -31,6 +33,7 @@ from ai.runtime.images import (
 )
 
 M = TypeVar("M", bound=ImageRequest)
+B = TypeVar("B", bound=BaseModel)
 
 MAX_FORM_FILES = 16
 MAX_FORM_FIELDS = 64
@@ -53,13 +56,24 @@ class DecodedImage:
     scale: float = 1.0
 
 
-async def read_payload(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The body as (fields, files): a JSON object, or multipart fields and files."""
+async def read_payload(
+    request: Request, max_files: int = MAX_FORM_FILES
+) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
+    """The body as (fields, files by field name): a JSON object, or multipart fields and files."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS)
+        try:
+            form = await request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS)
+        except HTTPException as exc:
+            if "files" in str(exc.detail):
+                raise ServiceError(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"more than {max_files} files in one request",
+                    details={"limit": max_files},
+                ) from exc
+            raise
         fields: dict[str, Any] = {}
-        files: dict[str, bytes] = {}
+        files: dict[str, list[bytes]] = {}
         for key, value in form.multi_items():
             # A declared charset other than UTF-8 can decode to text that is not valid
             # Unicode; refuse it before it reaches a message or a model.
@@ -69,7 +83,7 @@ async def read_payload(request: Request) -> tuple[dict[str, Any], dict[str, byte
             if problem:
                 raise invalid_request(problem)
             if isinstance(value, UploadFile):
-                files[key] = await value.read()
+                files.setdefault(key, []).append(await value.read())
             elif value.lstrip()[:1] in ("[", "{"):
                 fields[key] = parse_json(value, f"form field {key!a}")
             else:
@@ -170,9 +184,14 @@ def load_image(
     return decode_opened(open_image(raw, box, limits, field, min_side), crop)
 
 
-def image_source(body: ImageRequest, files: dict[str, bytes]) -> bytes | str:
+def image_source(body: ImageRequest, files: dict[str, list[bytes]]) -> bytes | str:
     """The multipart ``file`` or the base64 field; 422 when neither was sent."""
-    raw: bytes | str | None = files.get("file")
+    parts = files.get("file", [])
+    if len(parts) > 1:
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST, f"{len(parts)} `file` parts sent; this endpoint takes one image", status=422
+        )
+    raw: bytes | str | None = parts[0] if parts else None
     if raw is None:
         raw = body.encoded_image()
     if raw is None:
@@ -204,6 +223,40 @@ async def read_image_request(
     if admission is not None:
         await admission.admit(opened.pixel_cost)
     return body, await asyncio.to_thread(decode_opened, opened, crop)
+
+
+async def read_images_request(
+    request: Request,
+    schema: type[B],
+    sources: Callable[[B, dict[str, list[bytes]]], list[bytes | str]],
+    limits: ImageLimits,
+    max_images: int,
+    admission: PixelAdmission | None = None,
+) -> tuple[B, list[DecodedImage]]:
+    """Several whole images in one request (``sources`` picks them from the body or the
+    multipart files): at most ``max_images`` (413 naming the limit), every header vetted
+    and the memory of all of them admitted before any is decoded."""
+    data, files = await read_payload(request, max_files=max_images + 1)
+    body = parse_body(schema, data)
+    raws = sources(body, files)
+    if not raws:
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST, "no images: send base64 `images` or multipart `file` parts", status=422
+        )
+    if len(raws) > max_images:
+        raise ServiceError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"{len(raws)} images in one request; at most {max_images} are accepted",
+            details={"images": len(raws), "limit": max_images},
+        )
+
+    def open_all() -> list[OpenedImage]:
+        return [open_image(raw, None, limits, f"images[{i}]") for i, raw in enumerate(raws)]
+
+    opened = await asyncio.to_thread(open_all)
+    if admission is not None:
+        await admission.admit(sum(item.pixel_cost for item in opened))
+    return body, await asyncio.to_thread(lambda: [decode_opened(item) for item in opened])
 
 
 def image_request_openapi(schema: type[BaseModel]) -> dict[str, Any]:

@@ -58,11 +58,23 @@ def read_model_variables(
         raise StartupError(f"invalid setting for {entry.name}: {problems}") from exc
 
 
+def path_variable_set(entry: CatalogEntry, environ: Mapping[str, str] | None = None) -> str | None:
+    """Which of the entry's path variables is set (``<KEY>_MODEL_PATH`` or an alias);
+    two set to different paths stop the service, naming both."""
+    env = os.environ if environ is None else environ
+    named = [entry.path_variable, *entry.path_aliases]
+    found = {name: env[name].strip() for name in named if env.get(name, "").strip()}
+    if len(set(found.values())) > 1:
+        listed = ", ".join(f"{name}={value}" for name, value in found.items())
+        raise StartupError(f"{entry.name}: its weights are named twice, differently ({listed}); set one of them")
+    return next(iter(found), None)
+
+
 def model_env(entry: CatalogEntry, environ: Mapping[str, str] | None = None) -> ModelEnv:
     """The per-model variables of ``entry``."""
     key = entry.env_key
     variables = {
-        "model_path": entry.path_variable,
+        "model_path": path_variable_set(entry, environ) or entry.path_variable,
         "use_tensorrt": f"{key}_USE_TENSORRT",
         "backend": f"{key}_BACKEND",
         "max_batch_size": f"{key}_MAX_BATCH_SIZE",

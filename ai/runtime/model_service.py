@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from ai.runtime.app import create_app
 from ai.runtime.catalog import CatalogEntry, StrictEntry, read_catalog
@@ -21,7 +21,7 @@ from ai.runtime.errors import ServiceError, exit_on_bad_configuration
 from ai.runtime.hosting import spec_for_entry
 from ai.runtime.logs import configure_logging
 from ai.runtime.profiling import start_profiling
-from ai.runtime.service import build_runtime
+from ai.runtime.service import ServiceRuntime, build_runtime
 from ai.runtime.serving import run_app
 from ai.runtime.settings import RuntimeSettings
 from ai.runtime.startup_checks import check_declarations
@@ -69,6 +69,14 @@ class ModelService:
     def health_extra(self) -> dict[str, Any]:
         return {}
 
+    def routers(self) -> Sequence[APIRouter]:
+        """Routes beyond the declared model calls (the service's own state and reports)."""
+        return ()
+
+    def install(self, app: FastAPI, runtime: ServiceRuntime) -> None:
+        """Attach what the service keeps beside its models (monitors, middleware); what
+        must stop with the service goes in ``runtime.on_close``."""
+
     def profiling_tags(self) -> dict[str, str]:
         return {}
 
@@ -82,14 +90,17 @@ def create_service_app(service: ModelService) -> FastAPI:
     device = select_device(settings.device)
     specs = [spec_for_entry(entry, settings, device) for entry in hosted.values()]
     runtime = build_runtime(settings, specs, service.metrics_prefix, device=device, unknown_model=service.not_hosted)
+    runtime.service = service
     profiling = start_profiling(settings, tags=service.profiling_tags())
-    return create_app(
+    app = create_app(
         runtime,
         title=service.title,
         description=service.description,
-        routers=[endpoint_router(service.endpoints, tag=service.name)],
+        routers=[endpoint_router(service.endpoints, tag=service.name), *service.routers()],
         health_extra=lambda: {**service.health_extra(), "profiling": profiling},
     )
+    service.install(app, runtime)
+    return app
 
 
 def serve(service_type: type[ModelService]) -> None:

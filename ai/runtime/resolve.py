@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import ModelAdapter, get_family
+from ai.runtime.model_env import path_variable_set
 
 DEMO_MARKER = "DEMO_WEIGHTS.json"
 
@@ -80,7 +81,10 @@ def resolve_weights(
         found = _find(family, Path(override))
         if found is None:
             return Resolution(
-                None, "missing", False, f"{entry.path_variable}={override} holds no {entry.family} weights"
+                None,
+                "missing",
+                False,
+                f"{path_variable_set(entry) or entry.path_variable}={override} holds no {entry.family} weights",
             )
         return Resolution(found, "path-variable", is_demo(found))
     folder = zoo_folder(models_path, entry.name)

@@ -34,6 +34,8 @@ class ServiceRuntime:
     admission: PixelAdmission
     started_at: float = field(default_factory=time.monotonic)
     health_extra: Callable[[], dict[str, Any]] | None = None
+    service: Any = None  # the ModelService this runtime serves (its own state lives there)
+    on_close: list[Callable[[], None]] = field(default_factory=list)  # run when the service stops
 
     def require(self, model: str) -> None:
         """Refuse a model this service does not host (404, or the service's own 409)."""
@@ -56,6 +58,8 @@ class ServiceRuntime:
     async def close(self) -> None:
         for batcher in self.batchers.values():
             batcher.close()
+        for close in self.on_close:
+            close()
         await self.manager.close()
 
 

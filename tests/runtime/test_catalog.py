@@ -53,9 +53,21 @@ def test_an_enrichment_row_without_its_enrichment_fields_is_refused_by_the_enric
 
 
 def test_every_shipped_row_is_valid_for_its_service() -> None:
+    from ai.detector.service import DetectorService
+    from ai.detector.settings import DetectorSettings
+
     catalog = load_catalog()
-    assert {e.service for e in catalog.values()} == {"enrichment"}
-    assert set(enrichment_entries()) == set(catalog)
+    assert {e.service for e in catalog.values()} == {"enrichment", "detector"}
+    detector_rows = DetectorService(DetectorSettings()).catalog()  # typed: each row's version checked
+    assert set(enrichment_entries()) | set(detector_rows) == set(catalog)
+
+
+def test_two_path_variables_naming_different_weights_stop_the_service() -> None:
+    entry = load_catalog()["yolo26"]
+    assert model_env(entry, {"MODEL_V1_PATH": "/w/a.pt"}).model_path == Path("/w/a.pt")
+    assert model_env(entry, {"MODEL_V1_PATH": "/w/a.pt", "YOLO26_MODEL_PATH": "/w/a.pt"}).model_path == Path("/w/a.pt")
+    with pytest.raises(StartupError, match=r"MODEL_V1_PATH=/w/b\.pt"):
+        model_env(entry, {"MODEL_V1_PATH": "/w/b.pt", "YOLO26_MODEL_PATH": "/w/a.pt"})
 
 
 def test_batching_variables_override_the_catalog_on_either_device() -> None:

@@ -68,3 +68,12 @@ class DepthMap:
 
     values: np.ndarray
     is_metric: bool
+
+
+class FrameDetections(list[Detection]):
+    """One image's detections (a DETECT output), plus the model's class names: a dataset
+    written from them or a report of what the model can see needs the whole list."""
+
+    def __init__(self, detections: list[Detection], names: dict[int, str]) -> None:
+        super().__init__(detections)
+        self.names = names

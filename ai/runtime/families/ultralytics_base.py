@@ -42,6 +42,19 @@ def import_yolo() -> Any:
     return YOLO
 
 
+def demo_labels(entry: CatalogEntry) -> list[str]:
+    """The class names demo weights get; ``["coco-80"]`` means the COCO list real
+    checkpoints carry (from Ultralytics' own dataset file, so no copy to drift)."""
+    if entry.labels != ["coco-80"]:
+        return entry.labels
+    import ultralytics
+    import yaml
+
+    coco = Path(ultralytics.__file__).parent / "cfg" / "datasets" / "coco.yaml"
+    names = yaml.safe_load(coco.read_text(encoding="utf-8"))["names"]
+    return [names[i] for i in sorted(names)]
+
+
 class UltralyticsOptions(FamilyOptions):
     input_size: int = Field(640, ge=32, le=2048, multiple_of=32, description="Square input side, pixels")
     iou: float = Field(0.7, gt=0, le=1, description="NMS IoU threshold")
@@ -65,11 +78,12 @@ class UltralyticsAdapter(ModelAdapter):
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
         yolo_cls = import_yolo()
         model = yolo_cls(cls.demo_config)
-        if entry.labels:
+        labels = demo_labels(entry)
+        if labels:
             from ultralytics.nn.tasks import DetectionModel
 
-            model.model = DetectionModel(cls.demo_config, nc=len(entry.labels), verbose=False)
-            model.model.names = dict(enumerate(entry.labels))
+            model.model = DetectionModel(cls.demo_config, nc=len(labels), verbose=False)
+            model.model.names = dict(enumerate(labels))
         _calibrate_demo_head(model.model)
         folder.mkdir(parents=True, exist_ok=True)
         model.save(str(folder / f"{entry.name}.pt"))
@@ -127,16 +141,25 @@ class UltralyticsAdapter(ModelAdapter):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         backend.session = onnxruntime.InferenceSession(str(path), options, providers=session.get_providers())
 
-    def _export_onnx(self) -> Path:
+    def _export_onnx(self, dynamic: bool = False, end2end: bool = False) -> Path:
+        """The cached ONNX export; ``dynamic``: any batch size in one run; ``end2end``:
+        an NMS-free head exports its one-to-one rows (``nms=False``), others are unchanged."""
         yolo_cls = import_yolo()
+        flags = {"dynamic": True} if dynamic else {}
+        if end2end:
+            flags["nms"] = False
 
         def export(copy: Path) -> Path:
-            return Path(yolo_cls(str(copy)).export(format="onnx", imgsz=self.imgsz, simplify=True, verbose=False))
+            exported = yolo_cls(str(copy)).export(
+                format="onnx", imgsz=self.imgsz, simplify=True, verbose=False, **flags
+            )
+            return Path(exported)
 
         cache = self.backend_options.cache_dir / "onnx"
-        return cached_export(self.weights, cache, [f"{self.imgsz}"], ".onnx", export)
+        key = [f"{self.imgsz}", *(["dyn"] if dynamic else []), *(["e2e"] if end2end else [])]
+        return cached_export(self.weights, cache, key, ".onnx", export)
 
-    def _export_tensorrt(self) -> Path:
+    def _export_tensorrt(self, end2end: bool = False) -> Path:
         """An FP16 engine; with batching on, its batch dimension is dynamic up to the
         model's ``max_batch_size`` (a static engine would run a batch image by image)."""
         yolo_cls = import_yolo()
@@ -144,7 +167,7 @@ class UltralyticsAdapter(ModelAdapter):
 
         batch = self.backend_options.max_batch_size
         gpu = torch.cuda.get_device_name(self.device.index).replace(" ", "_")
-        key = [f"{self.imgsz}", "fp16", f"b{batch}", gpu, f"trt{tensorrt.__version__}"]
+        key = [f"{self.imgsz}", "fp16", f"b{batch}", gpu, f"trt{tensorrt.__version__}", *(["e2e"] if end2end else [])]
 
         def export(copy: Path) -> Path:
             exported = yolo_cls(str(copy)).export(
@@ -155,6 +178,7 @@ class UltralyticsAdapter(ModelAdapter):
                 batch=batch,
                 device=self.device.index,
                 verbose=False,
+                **({"nms": False} if end2end else {}),
             )
             return Path(exported)
 
@@ -225,13 +249,14 @@ CALIBRATION_QUANTILE = 0.998  # anchors above this fire at ~0.3 on the calibrati
 CALIBRATION_SCORES = (0.3, 0.8)  # score at that quantile, and at the best anchor
 
 
-def _final_layers(model: torch.nn.Module, branch: str) -> list[torch.nn.Conv2d]:
-    """Last convolutions of the head's ``cls_head`` or ``box_head`` branches."""
+def _final_groups(model: torch.nn.Module, branch: str) -> list[list[torch.nn.Conv2d]]:
+    """Last convolutions of the head's ``cls_head`` or ``box_head`` branches, one list per
+    head (an NMS-free head such as YOLO26's has a one-to-many and a one-to-one head)."""
     head = model.model[-1]
     legacy = {"cls_head": "cv3", "box_head": "cv2"}[branch]
     groups = [getattr(head, "one2many", None), getattr(head, "one2one", None)]
     heads = [g[branch] for g in groups if isinstance(g, dict) and g.get(branch) is not None]
-    return [layer[-1] for branch_head in (heads or [getattr(head, legacy)]) for layer in branch_head]
+    return [[layer[-1] for layer in branch_head] for branch_head in (heads or [getattr(head, legacy)])]
 
 
 def _calibration_image() -> torch.Tensor:
@@ -263,16 +288,20 @@ def _calibrate_demo_head(model: torch.nn.Module) -> None:
             torch.nn.init.zeros_(module.bias)
     with torch.no_grad():
         # Near-uniform distance bins: boxes of a few strides around each anchor, never empty.
-        for final in _final_layers(model, "box_head"):
+        for final in (f for group in _final_groups(model, "box_head") for f in group):
             final.weight.normal_(0.0, 0.01)
             final.bias.fill_(1.0)
-    finals = _final_layers(model, "cls_head")
+    model.eval()
+    for finals in _final_groups(model, "cls_head"):  # each head answers alone: calibrate each
+        _calibrate_scores(model, finals)
+
+
+def _calibrate_scores(model: torch.nn.Module, finals: list[torch.nn.Conv2d]) -> None:
     with torch.no_grad():  # Ultralytics gives each stride its own training prior; measure without it
         for final in finals:
             final.bias.zero_()
     logits: list[torch.Tensor] = []
     hooks = [f.register_forward_hook(lambda _m, _i, out: logits.append(out.detach().flatten())) for f in finals]
-    model.eval()
     with torch.no_grad():
         model(_calibration_image())
     for hook in hooks:
