@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector clean
+.PHONY: venv run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector bench-vision clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-allocator: venv
 
 bench-detector: venv
 	$(PY) -m benchmarks.detector
+
+bench-vision: venv
+	$(PY) -m benchmarks.vision_language
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -76,6 +76,8 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
     backend_port = int(env.get("BACKEND_PORT", "8000"))
     detector_port = int(env.get("DETECTOR_PORT", "8095"))
     detector_device = env.get("DETECTOR_DEVICE") or "auto"
+    florence_port = int(env.get("FLORENCE_PORT", "8092"))
+    clip_port = int(env.get("CLIP_PORT", "8093"))
     # The model services are only reached by the backend, over loopback; the backend
     # listens where LAUNCH_BACKEND_HOST says (loopback unless the operator opens it).
     local = {"HOST": "127.0.0.1"}
@@ -85,6 +87,8 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
         "ENRICHMENT_LIGHT_URL": f"http://127.0.0.1:{light_port}",
         "ENRICHMENT_URL": f"http://127.0.0.1:{heavy_port}",
         "DETECTOR_URL": f"http://127.0.0.1:{detector_port}",
+        "FLORENCE_URL": f"http://127.0.0.1:{florence_port}",
+        "CLIP_URL": f"http://127.0.0.1:{clip_port}",
         "DATA_DIR": env.get("DATA_DIR", str(DEFAULT_DATA / "backend")),
     }
     detector_env = {
@@ -95,6 +99,18 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
     }
     return [
         Service("detector", "ai.detector", detector_port, detector_env),
+        Service(
+            "florence",
+            "ai.florence",
+            florence_port,
+            {**local, "PORT": str(florence_port), "DEVICE": env.get("FLORENCE_DEVICE") or "auto"},
+        ),
+        Service(
+            "clip",
+            "ai.clip",
+            clip_port,
+            {**local, "PORT": str(clip_port), "DEVICE": env.get("CLIP_DEVICE") or ("cuda:1" if gpus >= 2 else "auto")},
+        ),
         Service(
             "enrichment-light",
             "ai.enrichment",
@@ -199,12 +215,16 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
         demo = [name for name, flag in dict(info.get("demo_weights", {})).items() if flag]  # type: ignore[arg-type]
         note = f"  (demo weights: {', '.join(demo)})" if demo else ""
         lines.append(f"  {service.name:<18} {service.url}  {info.get('status')}  docs {service.url}/docs{note}")
+    url = {s.name: s.url for s in services}
     backend = next(s for s in services if s.name == "backend")
     sample = ROOT / "docs" / "sample.jpg"
     lines += [
         "",
-        "try it: the objects in a frame, then one detection through the backend and both enrichment roles:",
-        f"  curl -s {next(s for s in services if s.name == 'detector').url}/detect -F file=@{sample}",
+        "try it: the objects in a frame, a caption, a zero-shot label, then one detection through the backend:",
+        f"  curl -s {url['detector']}/detect -F file=@{sample}",
+        f"  curl -s {url['florence']}/caption -F file=@{sample}",
+        f'  printf \'{{"image": "%s", "labels": ["person", "car", "dog"]}}\' "$(base64 -w0 {sample})" \\',
+        f"    | curl -s {url['clip']}/classify -H 'content-type: application/json' -d @-",
         f'  printf \'{{"image": "%s", "bbox": [50, 200, 300, 900], "detection_type": "person"}}\' '
         f'"$(base64 -w0 {sample})" \\',
         f"    | curl -s {backend.url}/api/enrich -H 'content-type: application/json' -d @-",
@@ -215,7 +235,8 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
 
 
 def check(services: list[Service]) -> None:
-    """One detection through the backend and both roles (CI uses it to prove `make run`)."""
+    """A frame through detector, Florence-2 and CLIP, then one detection through the
+    backend and both roles (CI uses it to prove `make run`)."""
     backend = next(s for s in services if s.name == "backend")
     detector = next(s for s in services if s.name == "detector")
     image = base64.b64encode((ROOT / "docs" / "sample.jpg").read_bytes()).decode()
@@ -223,6 +244,14 @@ def check(services: list[Service]) -> None:
     found.raise_for_status()
     objects = [f"{d['class']} {d['confidence']:.2f}" for d in found.json()["detections"]]
     print(f"[launch] check: /detect {found.json()['version']}: {', '.join(objects) or 'nothing'}", flush=True)
+    florence = next(s for s in services if s.name == "florence")
+    caption = httpx.post(f"{florence.url}/caption", json={"image": image}, timeout=300)
+    caption.raise_for_status()
+    print(f"[launch] check: /caption {caption.json()['task']}: {caption.json()['caption']!r}", flush=True)
+    clip = next(s for s in services if s.name == "clip")
+    labels = httpx.post(f"{clip.url}/classify", json={"image": image, "labels": ["person", "car", "dog"]}, timeout=300)
+    labels.raise_for_status()
+    print(f"[launch] check: /classify {labels.json()['top_label']} {labels.json()['top_score']:.2f}", flush=True)
     detection = {"image": image, "bbox": [50, 200, 300, 900], "detection_type": "person", "detection_id": "check"}
     response = httpx.post(f"{backend.url}/api/enrich", json=detection, timeout=300)
     response.raise_for_status()

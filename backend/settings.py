@@ -15,6 +15,18 @@ class BackendSettings(ServiceSettings):
 
     detector_url: str = Field("http://ai-yolo26:8095", validation_alias="DETECTOR_URL")
     detector_api_key: SecretStr = Field(SecretStr(""), validation_alias="DETECTOR_API_KEY")
+    florence_url: str = Field("http://ai-florence:8092", validation_alias="FLORENCE_URL")
+    florence_api_key: SecretStr = Field(SecretStr(""), validation_alias="FLORENCE_API_KEY")
+    clip_url: str = Field("http://ai-clip:8093", validation_alias="CLIP_URL")
+    clip_api_key: SecretStr = Field(SecretStr(""), validation_alias="CLIP_API_KEY")
+    llm_url: str = Field("http://ai-llm:8091", validation_alias="LLM_URL")
+    # The key llama-server was started with (its --api-key; the same variable on both sides).
+    llm_api_key: SecretStr = Field(SecretStr(""), validation_alias="LLM_API_KEY")
+    llm_model: str = Field("nemotron", validation_alias="LLM_MODEL_ALIAS", min_length=1)
+    llm_max_tokens: int = Field(1024, validation_alias="LLM_MAX_TOKENS", ge=64, le=32768)
+    llm_temperature: float = Field(0.2, validation_alias="LLM_TEMPERATURE", ge=0, le=2)
+    llm_read_timeout_s: float = Field(120.0, validation_alias="LLM_READ_TIMEOUT_SECONDS", gt=0)
+    llm_deadline_s: float = Field(180.0, validation_alias="LLM_DEADLINE_SECONDS", gt=0)
     enrichment_url: str = Field("http://ai-enrichment:8094", validation_alias="ENRICHMENT_URL")
     enrichment_light_url: str = Field("http://ai-enrichment-light:8096", validation_alias="ENRICHMENT_LIGHT_URL")
     # Bearer keys the backend presents to each role (empty: no Authorization header).
@@ -37,6 +49,14 @@ class BackendSettings(ServiceSettings):
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     latency_retention_days: float = Field(7.0, validation_alias="LATENCY_RETENTION_DAYS", gt=0)
+    event_retention_days: float = Field(30.0, validation_alias="EVENT_RETENTION_DAYS", gt=0)
+
+    # Entity matching: a person or vehicle crop's CLIP embedding against the entities seen
+    # in the window; a camera that saw the entity before matches at the lower threshold.
+    entity_same_camera_threshold: float = Field(0.9, validation_alias="ENTITY_MATCH_THRESHOLD", gt=0, le=1)
+    entity_cross_camera_threshold: float = Field(0.93, validation_alias="ENTITY_CROSS_CAMERA_THRESHOLD", gt=0, le=1)
+    entity_window_hours: float = Field(24.0, validation_alias="ENTITY_WINDOW_HOURS", gt=0)
+    pipeline_caption: bool = Field(True, validation_alias="PIPELINE_CAPTION")
 
     @property
     def database(self) -> str:
@@ -52,3 +72,16 @@ class BackendSettings(ServiceSettings):
     @property
     def enrichment_api_keys(self) -> dict[str, SecretStr]:
         return {"light": self.enrichment_light_api_key, "heavy": self.enrichment_api_key}
+
+    @property
+    def model_service_urls(self) -> dict[str, str]:
+        """The single-model services, by their catalog service name (``ai/<name>/catalog.toml``)."""
+        return {
+            "detector": self.detector_url.rstrip("/"),
+            "florence": self.florence_url.rstrip("/"),
+            "clip": self.clip_url.rstrip("/"),
+        }
+
+    @property
+    def model_service_api_keys(self) -> dict[str, SecretStr]:
+        return {"detector": self.detector_api_key, "florence": self.florence_api_key, "clip": self.clip_api_key}

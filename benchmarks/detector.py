@@ -41,7 +41,7 @@ from ai.runtime.hosting import spec_for_entry
 from ai.runtime.resolve import resolve_weights
 from ai.runtime.threads import configure_torch_threads
 from benchmarks.batching import closed_loop, post
-from benchmarks.harness import SETTLE_S, free_port, percentile, start_service
+from benchmarks.harness import SETTLE_S, percentile, running_service, timed
 from tests.support.images import real_photo
 
 PHOTO = real_photo("bus.jpg")
@@ -60,32 +60,11 @@ def weights_root(weights: str | None) -> tuple[Path, dict[str, str]]:
     return root, {}
 
 
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 300
-    while httpx.get(f"{url}/ready", timeout=5).status_code != 200:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} never became ready")
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def detector(root: Path, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
     quiet = {"DRIFT_ENABLED": "false", "ACTIVE_LEARNING_ENABLED": "false", "DETECTOR_DATA_DIR": str(root / "data")}
-    process = start_service(root, port, {**quiet, **env}, module="ai.detector")
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url)
+    with running_service("ai.detector", root, {**quiet, **env}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def timed(call: object) -> float:
-    started = time.perf_counter()
-    call()  # type: ignore[operator]
-    return (time.perf_counter() - started) * 1000.0
 
 
 def row(name: str, values: list[float]) -> str:

@@ -21,6 +21,7 @@ from ai.contracts.enrichment_catalog import enrichment_entries
 from ai.enrichment.settings import EnrichmentSettings
 from ai.models.demo import write_demo_weights
 from ai.runtime.backends import BackendOptions
+from ai.runtime.catalog import load_catalog
 from ai.runtime.declarations import Call, ModelEndpoint
 from ai.runtime.device import select_device
 from ai.runtime.families import ModelAdapter, get_family
@@ -42,21 +43,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def timed(call: Callable[[], Any]) -> float:
+    """Milliseconds one call takes."""
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000.0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def models_root() -> Path:
-    """AI_MODELS_PATH when it holds the light models, else demo weights in a temporary folder."""
+def models_root(names: tuple[str, ...] = LIGHT) -> Path:
+    """AI_MODELS_PATH when it holds ``names`` (the light models by default), else demo
+    weights in a temporary folder."""
     configured = Path(os.environ.get("AI_MODELS_PATH", "/models"))
-    entries = enrichment_entries()
-    if all(resolve_weights(entries[n], configured).available for n in LIGHT):
+    catalog = load_catalog()
+    if all(resolve_weights(catalog[n], configured).available for n in names):
         return configured
     root = Path(tempfile.mkdtemp(prefix="bench-models-"))
-    for name in LIGHT:
-        write_demo_weights(entries[name], root)
+    for name in names:
+        write_demo_weights(catalog[name], root)
     print(f"no weights under {configured}; using demo weights in {root}", flush=True)
     return root
 
@@ -90,6 +99,24 @@ def start_service(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{module} did not start") from None
             time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def running_service(module: str, root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``python -m <module>`` on a free port, once its preloaded models answer (``/ready``)."""
+    port = free_port()
+    process = start_service(root, port, env, module=module)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while httpx.get(f"{url}/ready", timeout=5).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{module} never became ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @contextlib.contextmanager

@@ -8,15 +8,26 @@ from pathlib import Path
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from ai.clip.settings import ClipSettings
 from ai.contracts.enrichment_catalog import enrichment_entries
 from ai.detector.settings import DetectorSettings
 from ai.enrichment.settings import EnrichmentSettings
+from ai.florence.settings import FlorenceSettings
+from ai.llm.settings import LlmSettings
 from ai.runtime.catalog import load_catalog
 from ai.runtime.settings import RuntimeSettings
 from backend.settings import BackendSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS: list[type[BaseSettings]] = [RuntimeSettings, EnrichmentSettings, DetectorSettings, BackendSettings]
+SETTINGS: list[type[BaseSettings]] = [
+    RuntimeSettings,
+    EnrichmentSettings,
+    DetectorSettings,
+    FlorenceSettings,
+    ClipSettings,
+    LlmSettings,
+    BackendSettings,
+]
 READS = re.compile(
     r"""(?:environ\.get|environ\.setdefault|getenv|env\.get)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
     r"""|environ\[\s*["']([A-Z][A-Z0-9_]+)["']\s*\]"""
@@ -52,10 +63,12 @@ def source_variables() -> set[str]:
 def per_model_variables() -> set[str]:
     names: set[str] = set()
     for entry in load_catalog().values():
-        names |= {entry.path_variable, *entry.path_aliases} | {
-            f"{entry.env_key}_{suffix}"
-            for suffix in ("BACKEND", "USE_TENSORRT", "MAX_BATCH_SIZE", "MAX_QUEUE_DELAY_MS")
-        }
+        names |= {entry.path_variable, *entry.path_aliases}
+        if entry.service != "llm":  # llama-server runs it: the runtime's per-model knobs do not apply
+            names |= {
+                f"{entry.env_key}_{suffix}"
+                for suffix in ("BACKEND", "USE_TENSORRT", "MAX_BATCH_SIZE", "MAX_QUEUE_DELAY_MS")
+            }
     return names | {entry.routing_variable for entry in enrichment_entries().values()}
 
 

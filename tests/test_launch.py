@@ -20,6 +20,9 @@ def test_launcher_writes_demo_weights_starts_the_fleet_and_enriches_a_detection(
         "ENRICHMENT_LIGHT_PORT": str(free_port()),
         "ENRICHMENT_HEAVY_PORT": str(free_port()),
         "BACKEND_PORT": str(free_port()),
+        "DETECTOR_PORT": str(free_port()),
+        "FLORENCE_PORT": str(free_port()),
+        "CLIP_PORT": str(free_port()),
         "DATA_DIR": str(tmp_path / "backend"),
     }
     result = subprocess.run(
@@ -33,9 +36,12 @@ def test_launcher_writes_demo_weights_starts_the_fleet_and_enriches_a_detection(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "fleet is up" in result.stdout
     assert "check: /api/enrich FULL" in result.stdout
+    assert "check: /caption <CAPTION>" in result.stdout
+    assert "check: /classify " in result.stdout
     assert "Enrichment of person check (FULL):" in result.stdout
     assert (tmp_path / "backend" / "backend.db").exists()
-    assert (tmp_path / "models" / "model-zoo" / "pose_estimator" / "DEMO_WEIGHTS.json").exists()
+    for model in ("pose_estimator", "yolo26", "florence", "clip"):
+        assert (tmp_path / "models" / "model-zoo" / model / "DEMO_WEIGHTS.json").exists()
 
 
 def test_launcher_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ class ZooModel(BaseModel):
     display_name: str
     vram_mb: float
     status: str = Field(
-        description="loaded, unloaded, loading, error, disabled, unavailable (no weights), unreachable (service down)"
+        description="loaded, unloaded, loading, error, disabled, unavailable (no weights), unreachable (service "
+        "down), not_hosted (its service does not serve it: an optional model not configured, or routing that differs)"
     )
     category: str
     enabled: bool
@@ -20,7 +21,9 @@ class ZooModel(BaseModel):
     path: str
     load_count: int = Field(description="Current reference count: requests using the model now (0 if not loaded)")
     times_loaded: int = Field(0, description="Loads since the service started")
-    service: str = Field(description="light or heavy: the enrichment role hosting it")
+    service: str = Field(
+        description="The service hosting it: light or heavy (the enrichment roles), detector, florence or clip"
+    )
     priority: str
     backend: str | None = None
     demo_weights: bool = False

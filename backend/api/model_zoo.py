@@ -1,4 +1,5 @@
-"""The Model Zoo API: what every enrichment model is doing, and its latency history."""
+"""The Model Zoo API: what every model of the fleet is doing (enrichment, detector,
+Florence-2, CLIP), and the enrichment models' latency history."""
 
 from __future__ import annotations
 
@@ -11,38 +12,46 @@ from fastapi import APIRouter, Depends, Query
 from ai.contracts.model_zoo import LatencyHistory, ZooModel, ZooModels, ZooStatus
 from ai.runtime.conventions import ERROR_RESPONSES
 from ai.runtime.errors import ErrorCode, ServiceError
+from backend.enrichment_client.transport import bearer_headers
 from backend.model_zoo.aggregate import fetch_statuses, zoo_models, zoo_status
+from backend.model_zoo.placement import Placement, enrichment_placements, service_placements
 from backend.state import BackendState, get_state
 from backend.storage.history import bucketize, window_start
 
 router = APIRouter(prefix="/api/system", tags=["model zoo"])
 
 
+def _placements(state: BackendState) -> list[Placement]:
+    return enrichment_placements(state.client.router) + service_placements(state.settings.model_service_urls)
+
+
 async def _zoo(state: BackendState) -> ZooModels:
-    client = state.client
+    """One /models/status per service, in parallel, each with that service's own key."""
+    client, settings = state.client, state.settings
+    urls = {**client.router.urls, **settings.model_service_urls}
     headers = {name: service.auth_headers() for name, service in client.services.items()}
-    statuses = await fetch_statuses(client.http, client.router.urls, state.settings.status_timeout_s, headers)
-    return zoo_models(client.router, statuses)
+    headers |= {name: bearer_headers(key) for name, key in settings.model_service_api_keys.items()}
+    statuses = await fetch_statuses(client.http, urls, settings.status_timeout_s, headers)
+    return zoo_models(_placements(state), statuses)
 
 
-def _unknown(name: str, state: BackendState) -> ServiceError:
+def _unknown(name: str, known: list[str]) -> ServiceError:
     return ServiceError(
-        ErrorCode.MODEL_NOT_FOUND,
-        f"unknown model {name!r}",
-        details={"model": name, "available_models": sorted(state.client.router.entries)},
+        ErrorCode.MODEL_NOT_FOUND, f"unknown model {name!r}", details={"model": name, "available_models": sorted(known)}
     )
 
 
 @router.get("/models", response_model=ZooModels)
 async def models(state: BackendState = Depends(get_state)) -> ZooModels:
-    """Every enrichment model: status, memory, path, service; budgets summed over services."""
+    """Every model of the fleet: status, memory, path, service; budgets summed over services."""
     return await _zoo(state)
 
 
 @router.get("/models/{name}", response_model=ZooModel, responses=ERROR_RESPONSES)
 async def model(name: str, state: BackendState = Depends(get_state)) -> ZooModel:
-    if name not in state.client.router.entries:
-        raise _unknown(name, state)
+    known = [p.entry.name for p in _placements(state)]
+    if name not in known:
+        raise _unknown(name, known)
     return next(m for m in (await _zoo(state)).models if m.name == name)
 
 
@@ -59,10 +68,11 @@ async def latency_history(
     bucket_seconds: int = Query(60, ge=10, le=3600, description="Bucket size in seconds"),
     state: BackendState = Depends(get_state),
 ) -> LatencyHistory:
-    """Per-bucket avg, p50, p95 and count of the model's successful calls; empty buckets are null."""
+    """Per-bucket avg, p50, p95 and count of the model's successful calls; empty buckets are null.
+    Only enrichment calls are recorded, so only enrichment models have a history."""
     entry = state.client.router.entries.get(model)
     if entry is None:
-        raise _unknown(model, state)
+        raise _unknown(model, list(state.client.router.entries))
     await state.recorder.flush()  # include what was measured a moment ago
     now = time.time()
     samples = await asyncio.to_thread(state.store.successes_since, model, window_start(now, since, bucket_seconds))

@@ -35,10 +35,9 @@ from ai.runtime.errors import CODE_FOR_STATUS, ErrorCode, ServiceError
 from backend.enrichment_client.context import render_context
 from backend.enrichment_client.errors import EnrichmentCallError
 from backend.enrichment_client.merge import SERVICE_ORDER, merge
-from backend.enrichment_client.policy import CircuitBreaker, RetryPolicy
 from backend.enrichment_client.routing import Router
-from backend.enrichment_client.transport import ServiceClient
 from backend.metrics import BackendMetrics
+from backend.service_clients import pooled_http, service_client
 from backend.settings import BackendSettings
 from backend.storage.recorder import LatencyRecorder
 
@@ -56,25 +55,9 @@ class EnrichmentClient:
         self.router = Router.from_environment(settings.enrichment_urls)
         self.metrics = metrics
         self.recorder = recorder
-        limits = httpx.Limits(max_connections=settings.max_concurrency * 2)
-        self.http = httpx.AsyncClient(transport=transport, limits=limits)
-        policy = RetryPolicy(settings.retry_attempts, settings.retry_base_s, settings.retry_max_s, settings.deadline_s)
+        self.http = pooled_http(settings, transport)
         self.services = {
-            name: ServiceClient(
-                name,
-                url,
-                self.http,
-                policy,
-                CircuitBreaker(
-                    settings.breaker_failures, settings.breaker_cooldown_s, settings.breaker_half_open_calls
-                ),
-                settings.max_concurrency,
-                metrics,
-                settings.connect_timeout_s,
-                settings.read_timeout_s,
-                api_key=settings.enrichment_api_keys.get(name),
-                ready_probe_s=settings.ready_probe_s,
-            )
+            name: service_client(name, url, settings.enrichment_api_keys.get(name), settings, metrics, self.http)
             for name, url in self.router.urls.items()
         }
 

@@ -1,5 +1,6 @@
-"""The Model Zoo view: every enrichment model in the catalog, with the live status its
-hosting service reports; a service that does not answer leaves its models unreachable."""
+"""The Model Zoo view: every model in the fleet's catalog (enrichment, detector,
+Florence-2, CLIP), with the live status its hosting service reports; a service that does
+not answer leaves its models unreachable."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from datetime import UTC, datetime
 import httpx
 from pydantic import ValidationError
 
-from ai.contracts.enrichment_catalog import EnrichmentEntry
 from ai.contracts.model_zoo import ZooModel, ZooModels, ZooStatus, ZooStatusItem
 from ai.contracts.models import ManagerStatus, ModelStatus
+from ai.runtime.catalog import CatalogEntry
 from ai.runtime.context import sees_internals
 from ai.runtime.redact import for_caller
-from backend.enrichment_client.routing import Router
+from backend.model_zoo.placement import Placement
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ UI_CATEGORIES = {
     "embedding": "Embedding",
     "ocr": "OCR",
     "action-recognition": "Action Recognition",
-}
+}  # anything else (Florence-2's "vision-language": captions, OCR and boxes at once) is Other
 UI_ORDER = [*UI_CATEGORIES.values(), "Other"]
 
 
@@ -72,7 +73,7 @@ def _envelope_summary(response: httpx.Response) -> str:
         return ""
 
 
-def _from_status(entry: EnrichmentEntry, service: str, status: ModelStatus) -> ZooModel:
+def _from_status(entry: CatalogEntry, service: str, status: ModelStatus) -> ZooModel:
     return ZooModel(
         name=entry.name,
         display_name=status.display_name or entry.display_name,
@@ -93,14 +94,14 @@ def _from_status(entry: EnrichmentEntry, service: str, status: ModelStatus) -> Z
     )
 
 
-def _without_status(entry: EnrichmentEntry, service: str, state: str, error: str) -> ZooModel:
+def _without_status(entry: CatalogEntry, service: str, state: str, error: str, enabled: bool = True) -> ZooModel:
     return ZooModel(
         name=entry.name,
         display_name=entry.display_name,
         vram_mb=entry.vram_mb,
         status=state,
         category=entry.category,
-        enabled=True,
+        enabled=enabled,
         available=False,
         path=entry.source,
         load_count=0,
@@ -110,30 +111,22 @@ def _without_status(entry: EnrichmentEntry, service: str, state: str, error: str
     )
 
 
-def zoo_models(router: Router, statuses: dict[str, ManagerStatus | str | None]) -> ZooModels:
-    """``statuses``: each service's status, or why there is none (a reason, or None)."""
-    models = []
-    for name, entry in router.entries.items():
-        service = router.route_for(name)
-        status = statuses.get(service)
-        if not isinstance(status, ManagerStatus):
-            where = f"the {service} enrichment service at {router.urls[service]}"
-            reason = f"no model status from {where}: {status}" if status else f"{where} did not answer"
-            models.append(_without_status(entry, service, "unreachable", reason))
-            continue
-        reported = {m.name: m for m in status.registered_models}
-        if name in reported:
-            models.append(_from_status(entry, service, reported[name]))
-        else:
-            models.append(
-                _without_status(
-                    entry,
-                    service,
-                    "not_hosted",
-                    f"routed to {service} by {entry.routing_variable}, but that service does not host it; "
-                    "set the variable the same for the backend and both services",
-                )
-            )
+def _model(placement: Placement, status: ManagerStatus | str | None) -> ZooModel:
+    entry, service, where = placement.entry, placement.service, placement.where
+    if not isinstance(status, ManagerStatus):
+        reason = f"no model status from {where}: {status}" if status else f"{where} did not answer"
+        return _without_status(entry, service, "unreachable", reason)
+    reported = next((m for m in status.registered_models if m.name == entry.name), None)
+    if reported is not None:
+        return _from_status(entry, service, reported)
+    return _without_status(entry, service, "not_hosted", placement.not_hosted, enabled=not placement.optional)
+
+
+def zoo_models(placements: list[Placement], statuses: dict[str, ManagerStatus | str | None]) -> ZooModels:
+    """``statuses``: each service's status, or why there is none (a reason, or None).
+    Budgets are summed over the services that answered; each service loads one model at
+    a time, so as many loads can run at once as there are services."""
+    models = [_model(placement, statuses.get(placement.service)) for placement in placements]
     reachable = [s for s in statuses.values() if isinstance(s, ManagerStatus)]
     budget = sum(s.vram_budget_mb for s in reachable)
     used = sum(s.vram_used_mb for s in reachable)
@@ -143,7 +136,7 @@ def zoo_models(router: Router, statuses: dict[str, ManagerStatus | str | None]) 
         vram_available_mb=round(max(0.0, budget - used), 1),
         models=models,
         loading_strategy="on_demand",
-        max_concurrent_models=len(router.urls),
+        max_concurrent_models=len(statuses),
     )
 
 

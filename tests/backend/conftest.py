@@ -15,10 +15,16 @@ from backend.settings import BackendSettings
 from tests.enrichment.conftest import demo_models, enrichment_server  # noqa: F401  (fixture reuse)
 from tests.support.server import LiveServer
 
+# The fleet's other services, where a test does not start them: a closed loopback port
+# answers at once (the default hostnames would cost a DNS lookup each).
+ABSENT = "http://127.0.0.1:9"
+OTHER_SERVICES = {"DETECTOR_URL": ABSENT, "FLORENCE_URL": ABSENT, "CLIP_URL": ABSENT}
+
 
 @contextmanager
 def backend_client(light: str, heavy: str, data_dir: Path, **env: Any) -> Iterator[TestClient]:
-    settings = BackendSettings(ENRICHMENT_LIGHT_URL=light, ENRICHMENT_URL=heavy, DATA_DIR=str(data_dir), **env)
+    fields = {**OTHER_SERVICES, **env}
+    settings = BackendSettings(ENRICHMENT_LIGHT_URL=light, ENRICHMENT_URL=heavy, DATA_DIR=str(data_dir), **fields)
     with TestClient(create_backend_app(settings)) as client:
         yield client
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ai.detector.service import DetectorService
@@ -18,6 +16,7 @@ from ai.detector.settings import DetectorSettings
 from ai.models.demo import write_demo_weights
 from ai.runtime.catalog import load_catalog
 from ai.runtime.model_service import create_service_app
+from tests.support.model_servers import wait_ready
 from tests.support.server import LiveServer
 
 
@@ -58,15 +57,6 @@ def detector_server(models: Path, tmp: Path, env: dict[str, str] | None = None, 
     with LiveServer(app) as server:
         wait_ready(server.url)
         yield server.url
-
-
-def wait_ready(url: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if httpx.get(f"{url}/ready").status_code == 200:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not become ready")
 
 
 @pytest.fixture(scope="module")

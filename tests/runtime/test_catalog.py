@@ -57,9 +57,11 @@ def test_every_shipped_row_is_valid_for_its_service() -> None:
     from ai.detector.settings import DetectorSettings
 
     catalog = load_catalog()
-    assert {e.service for e in catalog.values()} == {"enrichment", "detector"}
+    assert {e.service for e in catalog.values()} == {"enrichment", "detector", "florence", "clip", "llm"}
     detector_rows = DetectorService(DetectorSettings()).catalog()  # typed: each row's version checked
-    assert set(enrichment_entries()) | set(detector_rows) == set(catalog)
+    single = {name for name, e in catalog.items() if e.service in {"florence", "clip", "llm"}}
+    assert single == {"florence", "clip", "nemotron"}
+    assert set(enrichment_entries()) | set(detector_rows) | single == set(catalog)
 
 
 def test_two_path_variables_naming_different_weights_stop_the_service() -> None:

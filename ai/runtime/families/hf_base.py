@@ -19,6 +19,16 @@ def import_transformers() -> Any:
     return transformers
 
 
+def byte_level_symbols() -> dict[int, str]:
+    """Byte -> the printable stand-in byte-level BPE (GPT-2, CLIP, BART) writes it as;
+    insertion order is the vocabulary order of those tokenizers (printable bytes first)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    symbols = {b: chr(b) for b in printable}
+    for extra, b in enumerate(b for b in range(256) if b not in symbols):
+        symbols[b] = chr(256 + extra)
+    return symbols
+
+
 def hf_folder(folder: Path) -> Path | None:
     """A transformers checkpoint folder: config.json plus weights."""
     if (folder / "config.json").exists() and (

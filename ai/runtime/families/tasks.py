@@ -17,13 +17,17 @@ class Task(StrEnum):
     """Per item: DETECT and POSE take a :class:`DetectInput` and give ``list[Detection]``
     (POSE with keypoints); EMBED takes an image and gives an L2-normalised vector;
     CLASSIFY takes an image and gives a :class:`Classification`; DEPTH takes an image
-    and gives a :class:`DepthMap`."""
+    and gives a :class:`DepthMap`; EMBED_TEXT takes a string and gives a
+    :class:`TextEmbedding` in the image embeddings' space; GENERATE takes a
+    ``PromptInput`` (hf_florence) and gives the parsed answer."""
 
     DETECT = "detect"
     POSE = "pose"
     EMBED = "embed"
     CLASSIFY = "classify"
     DEPTH = "depth"
+    EMBED_TEXT = "embed_text"
+    GENERATE = "generate"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""CLIP service (port 8093): embeddings, zero-shot classification, anomaly scores."""
