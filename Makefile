@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector bench-vision clean
+.PHONY: venv llama-server run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector bench-vision clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-run: venv
+# The upstream llama.cpp server the LLM service runs, built once from source (about 7
+# minutes on 2 CPUs) and reused: a second call only checks that the binary answers.
+llama-server: venv
+	$(PY) -m ai.llm.build
+
+run: venv llama-server
 	$(PY) -m ai.launch
 
-test: venv
+test: venv llama-server
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -36,3 +36,28 @@ class BackendMetrics(RequestMetrics):
         self.enrichment_results = Counter(
             f"{prefix}_enrichment_results_total", "Merged enrichment results by status", ["status"], registry=r
         )
+        self.pipeline_stage_seconds = Histogram(
+            f"{prefix}_pipeline_stage_seconds",
+            "Time of each stage of /api/analyze (detector, enrichment, caption, entities, risk, store)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.pipeline_stage_failures = Counter(
+            f"{prefix}_pipeline_stage_failures_total",
+            "Stages of /api/analyze that did not answer, by stage and error code",
+            ["stage", "code"],
+            registry=r,
+        )
+        self.pipeline_events = Counter(
+            f"{prefix}_pipeline_events_total", "Events stored by /api/analyze, by status", ["status"], registry=r
+        )
+        self.llm_tokens = Counter(
+            f"{prefix}_llm_tokens_total", "Tokens the LLM read (prompt) and wrote (completion)", ["kind"], registry=r
+        )
+        self.risk_analyses = Counter(
+            f"{prefix}_risk_analyses_total",
+            "Risk analyses by outcome: ok, repaired (valid after the repair retry), failed",
+            ["outcome"],
+            registry=r,
+        )

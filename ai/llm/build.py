@@ -6,8 +6,7 @@ fetches it with pip (the registry the machine already uses), extracts only
 ``vendor/llama.cpp``, configures it with CMake (no curl, no OpenSSL, no tests or
 examples, static) and builds the ``llama-server`` target alone: one ~15 MB binary, about
 7 minutes on 2 CPUs. The binary is kept outside the checkout (``LLAMA_SERVER_BIN``, or
-``$CACHE_DIR/llama-server/<version>/`` with ``CACHE_DIR`` by default ``~/.cache/ai-fleet``)
-and reused: a second run returns at once.
+``~/.cache/ai-fleet/llama-server/<version>/``) and reused: a second run returns at once.
 """
 
 from __future__ import annotations
@@ -32,8 +31,8 @@ def default_binary() -> Path:
     configured = os.environ.get("LLAMA_SERVER_BIN")
     if configured:
         return Path(configured).expanduser()
-    cache = Path(os.environ.get("CACHE_DIR") or Path.home() / ".cache" / "ai-fleet").expanduser()
-    return cache / "llama-server" / LLAMA_CPP_PYTHON / BINARY
+    # A built tool, not a cache of the services (CACHE_DIR): one per machine and version.
+    return Path.home() / ".cache" / "ai-fleet" / "llama-server" / LLAMA_CPP_PYTHON / BINARY
 
 
 def works(binary: Path) -> bool:

@@ -73,13 +73,20 @@ async def latency_history(
     entry = state.client.router.entries.get(model)
     if entry is None:
         raise _unknown(model, list(state.client.router.entries))
+    return await latency_of(state, model, entry.display_name, since, bucket_seconds)
+
+
+async def latency_of(
+    state: BackendState, key: str, display_name: str, since: int, bucket_seconds: int
+) -> LatencyHistory:
+    """The recorded latency of ``key`` (a model, or a pipeline stage) in buckets."""
     await state.recorder.flush()  # include what was measured a moment ago
     now = time.time()
-    samples = await asyncio.to_thread(state.store.successes_since, model, window_start(now, since, bucket_seconds))
+    samples = await asyncio.to_thread(state.store.successes_since, key, window_start(now, since, bucket_seconds))
     snapshots = bucketize(samples, now, since, bucket_seconds)
     return LatencyHistory(
-        model_name=model,
-        display_name=entry.display_name,
+        model_name=key,
+        display_name=display_name,
         snapshots=snapshots,
         window_minutes=since,
         bucket_seconds=bucket_seconds,

@@ -29,12 +29,15 @@ class BackendHealth(BaseModel):
     uptime_seconds: float
     database: str
     enrichment: dict[str, ServiceLink]
+    services: dict[str, ServiceLink] = Field(
+        default_factory=dict, description="The pipeline's other services: detector, florence, clip, llm"
+    )
     security: dict[str, Any] = Field(default_factory=dict, description="Auth mode, key count, warnings")
 
 
 @router.get("/health", response_model=BackendHealth)
 async def health(request: Request, state: BackendState = Depends(get_state)) -> BackendHealth:
-    """Liveness plus the state of the database and of each enrichment service's circuit."""
+    """Liveness plus the state of the database and of each service's circuit."""
     try:
         await asyncio.to_thread(state.store.ping)
         database = "ok"
@@ -44,9 +47,13 @@ async def health(request: Request, state: BackendState = Depends(get_state)) -> 
         name: ServiceLink(url=client.base_url, circuit=client.breaker.state.value)
         for name, client in state.client.services.items()
     }
+    others = {
+        name: ServiceLink(url=client.base_url, circuit=client.breaker.state.value)
+        for name, client in state.pipeline_services.items()
+    }
     if database != "ok":
         status = "unhealthy"
-    elif any(link.circuit != BreakerState.CLOSED.value for link in links.values()):
+    elif any(link.circuit != BreakerState.CLOSED.value for link in [*links.values(), *others.values()]):
         status = "degraded"
     else:
         status = "healthy"
@@ -56,6 +63,7 @@ async def health(request: Request, state: BackendState = Depends(get_state)) -> 
         uptime_seconds=round(time.monotonic() - state.started_at, 1),
         database=database,
         enrichment=links,
+        services=others,
         security=security_status(request),
     )
 

@@ -52,6 +52,12 @@ def _error_of(service: str, response: httpx.Response) -> EnrichmentCallError:
         )
 
 
+def bearer_headers(api_key: SecretStr | None) -> dict[str, str]:
+    """``Authorization: Bearer <key>`` when a key is configured (never logged)."""
+    key = api_key.get_secret_value() if api_key is not None else ""
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 class ServiceClient:
     def __init__(
         self,
@@ -66,6 +72,7 @@ class ServiceClient:
         read_timeout_s: float = 30.0,
         api_key: SecretStr | None = None,
         ready_probe_s: float = 1.0,
+        ready_path: str = "/ready",
     ) -> None:
         self.name = name
         self.connect_timeout_s = connect_timeout_s
@@ -78,12 +85,11 @@ class ServiceClient:
         self._slots = asyncio.Semaphore(max_concurrency)
         self._api_key = api_key
         self.ready_probe_s = ready_probe_s
+        self.ready_path = ready_path
         self._probe: asyncio.Task[None] | None = None
 
     def auth_headers(self) -> dict[str, str]:
-        """``Authorization: Bearer <key>`` when a key is configured (never logged)."""
-        key = self._api_key.get_secret_value() if self._api_key is not None else ""
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        return bearer_headers(self._api_key)
 
     async def close(self) -> None:
         """Stop the readiness probe, if one runs."""
@@ -105,9 +111,9 @@ class ServiceClient:
         self._probe = asyncio.get_running_loop().create_task(self._probe_ready(), name=f"ready-probe-{self.name}")
 
     async def _probe_ready(self) -> None:
-        """While the breaker is not closed: GET /ready every ``ready_probe_s``; a 200 while
-        open half-opens it, so trial calls go through without waiting out the cool-down."""
-        url = f"{self.base_url}/ready"
+        """While the breaker is not closed: GET ``ready_path`` every ``ready_probe_s``; a 200
+        while open half-opens it, so trial calls go through without waiting out the cool-down."""
+        url = f"{self.base_url}{self.ready_path}"
         timeout = httpx.Timeout(max(self.ready_probe_s, 1.0), connect=min(self.connect_timeout_s, 1.0))
         while self.breaker.state is not BreakerState.CLOSED:
             await asyncio.sleep(self.ready_probe_s)

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, create_engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
-logger = logging.getLogger(__name__)
+from backend.storage.database import make_engine, upgrade
+from backend.storage.schema import latency_samples
 
-metadata = MetaData()
-latency_samples = Table(
-    "model_latency",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("model", String(100), nullable=False),
-    Column("service", String(20), nullable=False),
-    Column("endpoint", String(60), nullable=False),
-    Column("latency_ms", Float, nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("recorded_at", Float, nullable=False, doc="Unix seconds, UTC"),
-)
-Index("ix_model_latency_model_time", latency_samples.c.model, latency_samples.c.recorded_at)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,22 +24,16 @@ class LatencySample:
     recorded_at: float
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return create_engine(url, connect_args={"check_same_thread": False})
-    return create_engine(url, pool_pre_ping=True)
-
-
 class LatencyStore:
     """Blocking storage calls; the backend runs them on a worker thread."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = make_engine(url)
+    def __init__(self, url: str | Engine) -> None:
+        self.engine = make_engine(url) if isinstance(url, str) else url
+        self.url = str(self.engine.url)
 
     def create(self) -> None:
-        metadata.create_all(self.engine)
+        """The schema at the newest migration (every table of the backend, not only this one)."""
+        upgrade(self.engine)
 
     def add(self, samples: list[LatencySample]) -> None:
         if not samples:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from backend.app import create_backend_app
 from backend.settings import BackendSettings
 from tests.enrichment.conftest import demo_models, enrichment_server  # noqa: F401  (fixture reuse)
+from tests.llm.conftest import llama_server, llm_models  # noqa: F401  (session fixtures)
 from tests.support.server import LiveServer
 
 # The fleet's other services, where a test does not start them: a closed loopback port

@@ -25,7 +25,7 @@ def llama_server(llm_models: Path) -> Iterator[str]:
     if not works(default_binary()):
         pytest.skip(f"no llama-server at {default_binary()}: `make llama-server` builds it (make test does)")
     settings = LlmSettings(
-        AI_MODELS_PATH=str(llm_models), HOST="127.0.0.1", PORT=free_port(), CTX_SIZE=2048, LLM_PARALLEL=2
+        AI_MODELS_PATH=str(llm_models), HOST="127.0.0.1", PORT=free_port(), CTX_SIZE=16384, LLM_PARALLEL=2
     )
     with running(settings) as url:
         yield url

@@ -98,7 +98,7 @@ def write_demo_gguf(path: Path, n_embd: int = 32, n_layer: int = 2, n_head: int 
 
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("demo-llama")
-    writer.add_context_length(2048)
+    writer.add_context_length(32768)  # room for prompts in its mostly one-character tokens
     writer.add_embedding_length(n_embd)
     writer.add_block_count(n_layer)
     writer.add_feed_forward_length(n_ff)
