@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?=
 
-.PHONY: venv llama-server run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector bench-vision clean
+.PHONY: venv llama-server run test lint demo-weights bench bench-batching bench-threads bench-spinning bench-allocator bench-detector bench-vision bench-pipeline clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-detector: venv
 
 bench-vision: venv
 	$(PY) -m benchmarks.vision_language
+
+bench-pipeline: venv llama-server
+	$(PY) -m benchmarks.pipeline
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

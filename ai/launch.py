@@ -1,9 +1,10 @@
 """``python -m ai.launch``: run the fleet as local processes (no Docker needed).
 
 Reads ``.env`` when present, writes demo weights for models that have no weights
-(real weights are never touched), starts each service with its own port and role,
-waits until each answers ``/health``, prints where everything is, and stops them
-all on Ctrl+C. ``--check`` sends one request through the fleet and exits.
+(real weights are never touched), starts each service with its own port and role (the
+LLM through ``python -m ai.llm``), waits until each answers ``/health``, prints where
+everything is, feeds the sample photos through ``/api/analyze`` and prints the events,
+and stops them all on Ctrl+C. ``--check`` also sends one request to each service and exits.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from ai.demo_feed import feed
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / ".data"
@@ -78,6 +81,7 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
     detector_device = env.get("DETECTOR_DEVICE") or "auto"
     florence_port = int(env.get("FLORENCE_PORT", "8092"))
     clip_port = int(env.get("CLIP_PORT", "8093"))
+    llm_port = int(env.get("LLM_PORT", "8091"))
     # The model services are only reached by the backend, over loopback; the backend
     # listens where LAUNCH_BACKEND_HOST says (loopback unless the operator opens it).
     local = {"HOST": "127.0.0.1"}
@@ -89,6 +93,7 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
         "DETECTOR_URL": f"http://127.0.0.1:{detector_port}",
         "FLORENCE_URL": f"http://127.0.0.1:{florence_port}",
         "CLIP_URL": f"http://127.0.0.1:{clip_port}",
+        "LLM_URL": f"http://127.0.0.1:{llm_port}",
         "DATA_DIR": env.get("DATA_DIR", str(DEFAULT_DATA / "backend")),
     }
     detector_env = {
@@ -98,6 +103,7 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
         "DETECTOR_DATA_DIR": env.get("DETECTOR_DATA_DIR", str(DEFAULT_DATA / "detector")),
     }
     return [
+        Service("llm", "ai.llm", llm_port, {**local, "PORT": str(llm_port), **llm_context(env)}),
         Service("detector", "ai.detector", detector_port, detector_env),
         Service(
             "florence",
@@ -125,6 +131,31 @@ def plan_services(env: Mapping[str, str]) -> list[Service]:
         ),
         Service("backend", "backend", backend_port, backend_env),
     ]
+
+
+# Demo GGUF prompts run at about one token per character (its vocabulary is tiny); a
+# frame's prompt needs more context than a real model's 4096 would give each slot.
+DEMO_CTX_SIZE = 16384
+
+
+def llm_context(env: Mapping[str, str]) -> dict[str, str]:
+    """``CTX_SIZE`` for the LLM: raised to DEMO_CTX_SIZE when it serves the demo GGUF."""
+    models = Path(env.get("AI_MODELS_PATH", str(DEFAULT_DATA / "models")))
+    demo = not env.get("MODEL_PATH") and (models / "model-zoo" / "nemotron" / "DEMO_WEIGHTS.json").exists()
+    configured = int(env.get("CTX_SIZE") or 0)
+    if demo and configured < DEMO_CTX_SIZE:
+        return {"CTX_SIZE": str(DEMO_CTX_SIZE)}
+    return {"CTX_SIZE": str(configured)} if configured else {}
+
+
+def llm_missing(services: list[Service]) -> str | None:
+    """Why the LLM cannot start (no llama-server built), or None."""
+    from ai.llm.build import default_binary, works
+
+    binary = Path(os.environ.get("LLAMA_SERVER_BIN") or default_binary())
+    if any(s.name == "llm" for s in services) and not works(binary):
+        return f"no llama-server at {binary}: `make llama-server` builds it once (make run does)"
+    return None
 
 
 def ensure_demo_weights(models_path: Path) -> None:
@@ -187,8 +218,10 @@ def wait_healthy(services: list[Service]) -> dict[str, dict[str, object]]:
                 continue
             if service.process is not None and service.process.poll() is not None:
                 raise RuntimeError(f"{service.name} exited with code {service.process.returncode}; see its log above")
-            with contextlib.suppress(httpx.HTTPError):
-                health[service.name] = httpx.get(f"{service.url}/health", timeout=2).json()
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = httpx.get(f"{service.url}/health", timeout=2)
+                if answer.status_code == 200:  # llama-server answers 503 while its model loads
+                    health[service.name] = answer.json()
         if time.monotonic() > deadline:
             waiting = [s.name for s in services if s.name not in health]
             raise RuntimeError(f"no /health from {', '.join(waiting)} after {HEALTH_TIMEOUT_S:.0f}s")
@@ -214,7 +247,8 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
         info = health[service.name]
         demo = [name for name, flag in dict(info.get("demo_weights", {})).items() if flag]  # type: ignore[arg-type]
         note = f"  (demo weights: {', '.join(demo)})" if demo else ""
-        lines.append(f"  {service.name:<18} {service.url}  {info.get('status')}  docs {service.url}/docs{note}")
+        api = f"OpenAI API {service.url}/v1" if service.name == "llm" else f"docs {service.url}/docs"
+        lines.append(f"  {service.name:<18} {service.url}  {info.get('status')}  {api}{note}")
     url = {s.name: s.url for s in services}
     backend = next(s for s in services if s.name == "backend")
     sample = ROOT / "docs" / "sample.jpg"
@@ -229,7 +263,7 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
         f'"$(base64 -w0 {sample})" \\',
         f"    | curl -s {backend.url}/api/enrich -H 'content-type: application/json' -d @-",
         f"  curl -s {backend.url}/api/system/model-zoo/status",
-        "Ctrl+C stops everything.",
+        f"  curl -s {backend.url}/api/analyze -F file=@{sample} -F camera_id=front-door   # a frame to a risk event",
     ]
     return "\n".join(lines)
 
@@ -271,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ai.launch", description=__doc__)
     parser.add_argument("--env-file", default=str(ROOT / ".env"))
     parser.add_argument("--no-demo", action="store_true", help="do not write demo weights for missing models")
-    parser.add_argument("--check", action="store_true", help="start, send one request, stop")
+    parser.add_argument("--check", action="store_true", help="start, analyse the samples, send checks, stop")
+    parser.add_argument("--no-feed", action="store_true", help="do not analyse the sample photos at start")
     args = parser.parse_args(argv)
 
     env = {**read_env_file(Path(args.env_file)), **os.environ}
@@ -286,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if not args.no_demo:
         ensure_demo_weights(Path(env["AI_MODELS_PATH"]))
+    missing = llm_missing(services)
+    if missing:
+        print(f"[launch] warning: the LLM is left out ({missing}); risk analyses will fail", file=sys.stderr)
+        services = [s for s in services if s.name != "llm"]
+    for service in services:
+        if service.name == "llm":
+            service.env.update(llm_context(env))  # the demo GGUF may have just been written
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -293,9 +335,14 @@ def main(argv: list[str] | None = None) -> int:
             start(service, env)
         health = wait_healthy(services)
         print(summary(services, health), flush=True)
+        if not args.no_feed:
+            events = feed(next(s for s in services if s.name == "backend").url)
+            if args.check and not any(e["risk_score"] is not None and e["stored"] for e in events):
+                raise RuntimeError("no sample frame became a stored event with a risk score")
         if args.check:
             check(services)
             return 0
+        print("\nthe fleet keeps running; Ctrl+C stops everything.", flush=True)
         while all(s.process is not None and s.process.poll() is None for s in services):
             time.sleep(0.5)
         print("[launch] a service exited; stopping the rest", file=sys.stderr)

@@ -57,8 +57,8 @@ class BackendSettings(ServiceSettings):
     entity_cross_camera_threshold: float = Field(0.93, validation_alias="ENTITY_CROSS_CAMERA_THRESHOLD", gt=0, le=1)
     entity_window_hours: float = Field(24.0, validation_alias="ENTITY_WINDOW_HOURS", gt=0)
     pipeline_caption: bool = Field(True, validation_alias="PIPELINE_CAPTION")
-    # The most confident detections of a frame that are enriched and matched to entities
-    # (every detection is still stored and shown to the LLM).
+    # The most confident detections of a frame that are enriched, matched to entities and
+    # listed in the risk prompt (every detection is still stored; the rest are counted).
     pipeline_max_detections: int = Field(16, validation_alias="PIPELINE_MAX_DETECTIONS", ge=1, le=64)
 
     @property

@@ -12,7 +12,9 @@ from ai.launch import read_env_file
 from tests.support.server import free_port
 
 
-def test_launcher_writes_demo_weights_starts_the_fleet_and_enriches_a_detection(tmp_path: Path) -> None:
+def test_launcher_writes_demo_weights_starts_the_fleet_and_analyses_the_sample_frames(tmp_path: Path) -> None:
+    """The whole fleet, the LLM on llama-server included, from one command: the sample
+    photos become stored events (the table), and each service answers its check."""
     env = {
         **os.environ,
         "AI_MODELS_PATH": str(tmp_path / "models"),
@@ -23,6 +25,7 @@ def test_launcher_writes_demo_weights_starts_the_fleet_and_enriches_a_detection(
         "DETECTOR_PORT": str(free_port()),
         "FLORENCE_PORT": str(free_port()),
         "CLIP_PORT": str(free_port()),
+        "LLM_PORT": str(free_port()),
         "DATA_DIR": str(tmp_path / "backend"),
     }
     result = subprocess.run(
@@ -35,12 +38,18 @@ def test_launcher_writes_demo_weights_starts_the_fleet_and_enriches_a_detection(
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "fleet is up" in result.stdout
+    assert "[launch] warning: the LLM is left out" not in result.stderr
+    table = result.stdout.split("[demo] analysing", 1)[1].split("[demo] one event in full", 1)[0]
+    rows = [line for line in table.splitlines() if " | " in line and not line.startswith(("[", "camera"))]
+    assert [row.split(" | ")[0].strip() for row in rows] == ["front-door", "driveway", "street", "garden"]
+    assert all("failed" not in row.split(" | ")[3] for row in rows), table
+    assert "seen before" in rows[-1], "the garden camera sees the front door's photo again"
     assert "check: /api/enrich FULL" in result.stdout
     assert "check: /caption <CAPTION>" in result.stdout
     assert "check: /classify " in result.stdout
     assert "Enrichment of person check (FULL):" in result.stdout
     assert (tmp_path / "backend" / "backend.db").exists()
-    for model in ("pose_estimator", "yolo26", "florence", "clip"):
+    for model in ("pose_estimator", "yolo26", "florence", "clip", "nemotron"):
         assert (tmp_path / "models" / "model-zoo" / model / "DEMO_WEIGHTS.json").exists()
 
 

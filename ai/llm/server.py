@@ -68,6 +68,8 @@ def command(settings: LlmSettings) -> list[str]:
         "--parallel", str(settings.parallel),
         "--jinja",
         "--metrics",
+        "--offline",  # never fetch anything at run time
+        "--log-verbosity", str(settings.log_verbosity),
     ]  # fmt: skip
     if settings.threads:
         args += ["--threads", str(settings.threads)]

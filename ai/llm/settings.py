@@ -22,4 +22,6 @@ class LlmSettings(BaseSettings):
     api_key: SecretStr | None = Field(None, validation_alias="LLM_API_KEY")
     alias: str = Field("nemotron", validation_alias="LLM_MODEL_ALIAS")  # the model name clients send
     server_bin: Path | None = Field(None, validation_alias="LLAMA_SERVER_BIN")
+    # llama-server's log threshold: 1 errors, 2 warnings, 3 a few lines per request, 4 debug.
+    log_verbosity: int = Field(2, validation_alias="LLM_LOG_VERBOSITY", ge=0, le=4)
     health_timeout_s: float = Field(600.0, validation_alias="LLM_HEALTH_TIMEOUT_SECONDS", gt=0)

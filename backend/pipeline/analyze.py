@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from ai.contracts.clip import EmbedResponse
@@ -87,6 +88,7 @@ class FramePipeline:
         ids = detection_ids(detections)
         top = sorted(sorted(range(len(detections)), key=lambda i: -detections[i].confidence)[: self.max_detections])
         chosen, chosen_ids = [detections[i] for i in top], [ids[i] for i in top]
+        listed = set(top)
         (
             (enriched, stages["enrichment"]),
             (caption, stages["caption"]),
@@ -103,8 +105,9 @@ class FramePipeline:
             image_size=frame.size,
             objects=[
                 SeenObject(i, d.class_name, d.confidence, (d.bbox.x, d.bbox.y, d.bbox.width, d.bbox.height))
-                for i, d in zip(ids, detections, strict=True)
+                for i, d in zip(chosen_ids, chosen, strict=True)
             ],
+            others=Counter(d.class_name for i, d in enumerate(detections) if i not in listed),
             enrichment=[r.context for r in enriched.detections] if enriched is not None else [],
             caption=caption.caption if caption is not None else None,
             entities=[_note(m) for m in matches],

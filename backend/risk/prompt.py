@@ -4,8 +4,8 @@ caption and the history of the entities seen, as chat messages. Pure and determi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ai.contracts.risk import RISK_BANDS
@@ -57,6 +57,7 @@ class FrameFacts:
     caption: str | None
     entities: Sequence[EntityNote]
     missing: Sequence[str]  # stages that did not answer
+    others: Mapping[str, int] = field(default_factory=dict)  # labels of detections not listed, counted
 
 
 def _when(timestamp: float) -> str:
@@ -90,11 +91,14 @@ def frame_prompt(facts: FrameFacts) -> str:
     width, height = facts.image_size
     lines = [f"Camera: {facts.camera_id}", f"Time: {_when(facts.timestamp)}", f"Frame: {width}x{height} pixels", ""]
     if facts.objects:
-        lines.append(f"Detections ({len(facts.objects)}):")
+        lines.append(f"Detections ({len(facts.objects) + sum(facts.others.values())}):")
         for o in facts.objects:
             x, y, w, h = o.box
             where = f"x={x:.0f} y={y:.0f} size {w:.0f}x{h:.0f}"
             lines.append(f"- {o.detection_id}: {o.label} {o.confidence:.0%} at {where}")
+        if facts.others:
+            rest = ", ".join(f"{label} x{count}" for label, count in sorted(facts.others.items()))
+            lines.append(f"- and, less confident: {rest}")
     else:
         lines.append("Detections: none")
     if facts.caption:

@@ -56,6 +56,11 @@ def test_daytime_new_entities_empty_frames_and_missing_stages_are_said() -> None
     assert text.endswith("Not available for this frame: caption, enrichment")
 
 
+def test_detections_beyond_the_listed_ones_are_counted_by_label() -> None:
+    text = frame_prompt(facts(others={"car": 5, "bus": 1}))
+    assert "Detections (7):" in text and "- and, less confident: bus x1, car x5" in text
+
+
 def test_the_system_prompt_states_the_bands_and_the_repair_says_what_was_wrong() -> None:
     assert "low 0-29, medium 30-59, high 60-84, critical 85-100" in SYSTEM
     messages = risk_messages(facts())
