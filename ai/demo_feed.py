@@ -6,12 +6,20 @@ sent by a second camera shows an entity seen before."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def say(line: str) -> None:
+    """One whole line in one write: the launcher's threads print services' logs at the
+    same time, and print() writes the text and its newline separately."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def sample_frames() -> list[tuple[str, Path]]:
@@ -54,26 +62,29 @@ HEADER = " | ".join(
 ).rstrip()
 
 
-def feed(backend_url: str, timeout_s: float = 600.0) -> list[dict[str, Any]]:
-    """Every sample frame through ``/api/analyze``, one after another; the table printed."""
+def feed(backend_url: str, api_key: str | None = None, timeout_s: float = 600.0) -> list[dict[str, Any]]:
+    """Every sample frame through ``/api/analyze``, one after another; the table printed.
+    ``api_key``: an infer key, when the backend requires keys."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     events = []
-    print(f"[demo] analysing {len(sample_frames())} sample frames through {backend_url}/api/analyze", flush=True)
-    print(HEADER, "-" * len(HEADER), sep="\n", flush=True)
+    say(f"[demo] analysing {len(sample_frames())} sample frames through {backend_url}/api/analyze")
+    say(HEADER + "\n" + "-" * len(HEADER))
     for camera, photo in sample_frames():
         response = httpx.post(
             f"{backend_url}/api/analyze",
             files={"file": (photo.name, photo.read_bytes(), "image/jpeg")},
             data={"camera_id": camera},
+            headers=headers,
             timeout=timeout_s,
         )
         response.raise_for_status()
         event = response.json()
         events.append(event)
-        print(event_row(event), flush=True)
+        say(event_row(event))
     if events:
         last = events[-1]
-        print(f"\n[demo] one event in full: curl -s {backend_url}/api/events/{last['id']}", flush=True)
+        say(f"\n[demo] one event in full: curl -s {backend_url}/api/events/{last['id']}")
         if last["entities"]:
-            print(f"[demo] its first entity: curl -s {backend_url}/api/entities/{last['entities'][0]['entity_id']}")
-        print(f"[demo] every event: curl -s '{backend_url}/api/events?limit=20'", flush=True)
+            say(f"[demo] its first entity: curl -s {backend_url}/api/entities/{last['entities'][0]['entity_id']}")
+        say(f"[demo] every event: curl -s '{backend_url}/api/events?limit=20'")
     return events

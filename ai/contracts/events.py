@@ -67,6 +67,9 @@ class RiskAnalysis(BaseModel):
     completion_tokens: int = 0
     latency_ms: float
     prompt: str = Field(description="The frame part of the prompt the LLM was given")
+    refused_answers: list[str] = Field(
+        default_factory=list, description="What the model answered when it was not usable (each cut at 2000 characters)"
+    )
 
 
 class Event(BaseModel):
@@ -80,10 +83,14 @@ class Event(BaseModel):
     risk_level: str | None = None
     image_width: int
     image_height: int
-    detections: list[DetectedObject] = Field(default_factory=list)
+    detections: list[DetectedObject] = Field(
+        default_factory=list, description="The detector's answer; detection i is det_<i> in enrichment and entities"
+    )
     detector_model: str | None = None
     detector_version: str | None = None
-    enrichment: list[EnrichmentResult] = Field(default_factory=list, description="One per detection")
+    enrichment: list[EnrichmentResult] = Field(
+        default_factory=list, description="One per enriched detection: the PIPELINE_MAX_DETECTIONS most confident"
+    )
     caption: str | None = None
     entities: list[EntitySighting] = Field(default_factory=list)
     risk: RiskAnalysis | None = None

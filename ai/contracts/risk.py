@@ -50,8 +50,8 @@ class RiskAssessment(BaseModel):
             raise ValueError(
                 f"risk_level {self.risk_level!r} needs a risk_score of {low}-{high}; {self.risk_score} is {expected!r}"
             )
-        if any(len(f) > MAX_FACTOR for f in self.factors):
-            raise ValueError(f"each factor is at most {MAX_FACTOR} characters")
+        if any(not 1 <= len(f) <= MAX_FACTOR for f in self.factors):
+            raise ValueError(f"each factor is 1 to {MAX_FACTOR} characters")
         return self
 
 

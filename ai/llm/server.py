@@ -10,6 +10,7 @@ and ``--metrics`` (Prometheus at ``/metrics``).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -73,9 +74,17 @@ def command(settings: LlmSettings) -> list[str]:
     ]  # fmt: skip
     if settings.threads:
         args += ["--threads", str(settings.threads)]
-    if settings.api_key is not None and settings.api_key.get_secret_value():
-        args += ["--api-key", settings.api_key.get_secret_value()]
     return args
+
+
+def child_env(settings: LlmSettings) -> dict[str, str]:
+    """The server's environment: the API key goes here (llama-server reads LLAMA_API_KEY),
+    never on the command line, where any local user could read it."""
+    env = dict(os.environ)
+    env.pop("LLAMA_API_KEY", None)
+    if settings.api_key is not None and settings.api_key.get_secret_value():
+        env["LLAMA_API_KEY"] = settings.api_key.get_secret_value()
+    return env
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -95,7 +104,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float) -
 @contextlib.contextmanager
 def running(settings: LlmSettings) -> Iterator[str]:
     """``llama-server`` started and healthy; its URL. Stopped on the way out."""
-    process = subprocess.Popen(command(settings))
+    process = subprocess.Popen(command(settings), env=child_env(settings))
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{host}:{settings.port}"
     try:
@@ -113,7 +122,7 @@ def running(settings: LlmSettings) -> Iterator[str]:
 def main() -> int:
     settings = LlmSettings()
     try:
-        process = subprocess.Popen(command(settings))
+        process = subprocess.Popen(command(settings), env=child_env(settings))
     except LaunchError as exc:
         print(f"[llm] error: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,8 @@ from backend.pipeline.stages import stage_key
 from backend.state import BackendState, get_state
 
 router = APIRouter(tags=["events"])
+
+FUTURE_SLACK_S = 300.0  # clock skew a camera may have
 
 ANALYZE_BODY = {
     "requestBody": {
@@ -50,7 +53,10 @@ def _seconds(value: datetime | float | None, default: float) -> float:
     if value is None:
         return default
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+        try:
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+        except (OverflowError, ValueError, OSError):
+            return math.nan
     return float(value)
 
 
@@ -76,8 +82,26 @@ async def analyze(request: Request, state: BackendState = Depends(get_state)) ->
     data, files = await read_payload(request, max_files=1)
     body: AnalyzeRequest = parse_body(AnalyzeRequest, data)
     image, size = await asyncio.to_thread(_vetted, image_source(body, files), state.settings.image_limits)  # type: ignore[arg-type]
-    frame = Frame(image, body.camera_id, _seconds(body.timestamp, time.time()), size)
+    frame = Frame(image, body.camera_id, _taken_at(body.timestamp, state.settings.event_retention_days), size)
     return await state.pipeline.analyze(frame)
+
+
+def _taken_at(value: datetime | float | None, retention_days: float) -> float:
+    """The frame's time: now when not given; refused when not a finite time in the
+    retention window or more than FUTURE_SLACK_S ahead (a camera with a wrong clock
+    must not age every entity out of the match window, nor store what retention deletes)."""
+    now = time.time()
+    taken = _seconds(value, now)
+    oldest = now - retention_days * 86400.0
+    if not math.isfinite(taken) or not oldest <= taken <= now + FUTURE_SLACK_S:
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            f"timestamp must be unix seconds (or ISO 8601) between {oldest:.0f} (EVENT_RETENTION_DAYS ago) and "
+            f"{now + FUTURE_SLACK_S:.0f} (now plus {FUTURE_SLACK_S:.0f} s); a millisecond value is 1000x too large",
+            status=422,
+            details={"field": "timestamp"},
+        )
+    return taken
 
 
 @router.get("/api/events", response_model=EventPage, responses=ERROR_RESPONSES)

@@ -10,10 +10,11 @@ stored. A stage that fails leaves its part of the event empty and says so in
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ai.contracts.clip import EmbedResponse
 from ai.contracts.detector import DetectedObject, DetectResponse
@@ -23,17 +24,16 @@ from ai.contracts.florence import CaptionResponse
 from backend.clip_client import ClipClient
 from backend.detector_client import DetectorClient
 from backend.enrichment_client.client import EnrichmentClient
-from backend.enrichment_client.errors import EnrichmentCallError
 from backend.florence_client import FlorenceClient
 from backend.metrics import BackendMetrics
 from backend.pipeline.entities import ENTITY_KINDS, Crop, EntityIndex, Match, normalised
-from backend.pipeline.stages import StageRunner
+from backend.pipeline.stages import StageRunner, failure
 from backend.risk.client import RiskClient, RiskOutcome
 from backend.risk.prompt import EntityNote, FrameFacts, SeenObject, frame_prompt
 from backend.storage.events import EventStore
 from backend.storage.recorder import LatencyRecorder
 
-ENRICHMENT_DONE = frozenset({"FULL", "SKIPPED"})
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class FramePipeline:
         self.stages = StageRunner(metrics, recorder)
         self.caption = caption
         self.max_detections = max_detections
+        self._entities_lock = asyncio.Lock()
 
     async def analyze(self, frame: Frame) -> Event:
         started = time.perf_counter()
@@ -131,14 +132,7 @@ class FramePipeline:
                 for i, d in zip(ids, detections, strict=True)
             ],
         )
-        result, stage = await self.stages.run("enrichment", self.enrichment.enrich_frame(request))
-        if result is not None:
-            statuses = {r.status for r in result.detections}
-            if not statuses <= ENRICHMENT_DONE:
-                stage.status = "failed" if statuses == {"FAILED"} else "partial"
-                failed = sorted({m for r in result.detections for m in r.errors})
-                stage.error = f"models that did not answer: {', '.join(failed)}"
-        return result, stage
+        return await self.stages.run("enrichment", self.enrichment.enrich_frame(request), _judge_enrichment)
 
     async def _caption(self, frame: Frame) -> tuple[CaptionResponse | None, StageResult]:
         if not self.caption:
@@ -160,17 +154,16 @@ class FramePipeline:
             for (i, d), answer in zip(wanted, answers, strict=True)
             if isinstance(answer, EmbedResponse)
         ]
-        errors = [a for a in answers if not isinstance(a, EmbedResponse)]
-        for error in errors:
-            if not isinstance(error, EnrichmentCallError):
-                raise error  # a bug, not a service that is down
-        matches = self.index.match(crops, frame.camera_id, frame.timestamp)
-        if not errors:
+        problems = [failure(a) for a in answers if not isinstance(a, EmbedResponse)]  # type: ignore[arg-type]
+        async with self._entities_lock:  # matching reads and moves shared entities
+            matches = await asyncio.to_thread(self.index.match, crops, frame.camera_id, frame.timestamp)
+        if not problems:
             return matches, self.stages.done("entities", started, "ok")
-        first: EnrichmentCallError = errors[0]  # type: ignore[assignment]
+        code, message = problems[0]
         status = "failed" if not crops else "partial"
-        message = f"{len(errors)} of {len(wanted)} crops not embedded: {first.service}: {first.code}: {first.message}"
-        return matches, self.stages.done("entities", started, status, first.code, message)
+        return matches, self.stages.done(
+            "entities", started, status, code, f"{len(problems)} of {len(wanted)} crops not embedded: {message}"
+        )
 
     async def _assess(self, facts: FrameFacts) -> tuple[RiskOutcome, StageResult]:
         started = time.perf_counter()
@@ -221,6 +214,7 @@ class FramePipeline:
                 completion_tokens=outcome.completion_tokens,
                 latency_ms=outcome.latency_ms,
                 prompt=frame_prompt(facts),
+                refused_answers=outcome.answers,
             ),
             stages=stages,
             total_ms=round((time.perf_counter() - started) * 1000.0, 2),
@@ -231,16 +225,36 @@ class FramePipeline:
         """Stored, or answered with ``stored: false`` and the store stage failed: a
         database that is down must not cost the caller the analysis."""
         started = time.perf_counter()
+        async with self._entities_lock:  # the entities as this frame left them, not as the next one moves them
+            snapshot = [replace(m, entity=replace(m.entity, vector=m.entity.vector.copy())) for m in matches]
         try:
-            await asyncio.to_thread(self.store.save, event, matches)
+            await asyncio.to_thread(self.store.save, event, snapshot)
         except Exception as exc:
-            stage = self.stages.done("store", started, "failed", "DATABASE", f"{type(exc).__name__}: {exc}"[:300])
+            logger.exception("event %s was not stored", event.id)
+            error = f"{type(exc).__name__}: the database did not take the event (the backend's log has why)"
+            stage = self.stages.done("store", started, "failed", "DATABASE", error)
             self.metrics.pipeline_events.labels(status="unstored").inc()
+            missing = [*event.missing, "store"]
             return event.model_copy(
-                update={"stored": False, "status": "degraded", "missing": [*event.missing, "store"]}
-            ).model_copy(update={"stages": {**event.stages, "store": stage}})
+                update={
+                    "stored": False,
+                    "status": "degraded",
+                    "missing": missing,
+                    "stages": {**event.stages, "store": stage},
+                }
+            )
         self.metrics.pipeline_events.labels(status=event.status).inc()
         return event.model_copy(update={"stages": {**event.stages, "store": self.stages.done("store", started, "ok")}})
+
+
+def _judge_enrichment(result: FrameEnrichmentResult) -> tuple[str, str | None, str | None]:
+    """ok when every detection's models ran (or none applied); failed when none ran at all."""
+    statuses = {r.status for r in result.detections} - {"SKIPPED"}
+    if statuses <= {"FULL"}:
+        return "ok", None, None
+    failed = sorted({m for r in result.detections for m in r.errors})
+    status = "failed" if statuses == {"FAILED"} else "partial"
+    return status, "MODELS_FAILED", f"models that did not answer: {', '.join(failed)}"
 
 
 def _note(match: Match) -> EntityNote:

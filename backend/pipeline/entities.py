@@ -9,8 +9,9 @@ Rules:
   gives close embeddings); another camera must reach the stricter ``cross_camera``.
 - Within one frame an entity is matched at most once (two people in one frame are two
   people), best similarity first.
-- No match makes a new entity. A match moves the entity's embedding towards the crop
-  (running mean over its last ``MEAN_OVER`` sightings, renormalised).
+- No match makes a new entity. A match moves the entity's embedding towards the crop:
+  a mean weighted as if over at most ``MEAN_OVER`` sightings, renormalised, so an old
+  entity still follows a changed view.
 """
 
 from __future__ import annotations
@@ -88,31 +89,33 @@ class EntityIndex:
         self.entities = {k: e for k, e in self.entities.items() if e.last_seen >= cutoff}
 
     def match(self, crops: Sequence[Crop], camera_id: str, now: float) -> list[Match]:
-        """One match per crop, in the order given; updates the index."""
+        """One match per crop, in the order given; updates the index. Crops are compared
+        only with entities of their kind and embedding size (another CLIP model's
+        entities, reloaded from before a model change, never match and never fail)."""
         self.forget_before(now - self.window_s)
-        candidates = list(self.entities.values())
-        pairs: list[tuple[float, int, int]] = []
-        if candidates and crops:
-            matrix = np.stack([e.vector for e in candidates])
-            for i, crop in enumerate(crops):
-                scores = matrix @ crop.vector
-                for j, entity in enumerate(candidates):
-                    if entity.kind != crop.kind or entity.vector.shape != crop.vector.shape:
-                        continue
-                    threshold = self.same_camera if camera_id in entity.cameras else self.cross_camera
-                    if scores[j] >= threshold:
-                        pairs.append((float(scores[j]), i, j))
-        chosen: dict[int, tuple[int, float]] = {}
-        taken: set[int] = set()
-        for score, i, j in sorted(pairs, reverse=True):
-            if i not in chosen and j not in taken:
-                chosen[i] = (j, score)
-                taken.add(j)
+        pairs: list[tuple[float, int, str]] = []
+        groups: dict[tuple[str, int], list[Entity]] = {}
+        for entity in self.entities.values():
+            groups.setdefault((entity.kind, entity.vector.shape[0]), []).append(entity)
+        for i, crop in enumerate(crops):
+            group = groups.get((crop.kind, crop.vector.shape[0]), [])
+            if not group:
+                continue
+            scores = np.stack([e.vector for e in group]) @ crop.vector
+            thresholds = np.array([self.same_camera if camera_id in e.cameras else self.cross_camera for e in group])
+            for j in np.flatnonzero(scores >= thresholds):
+                pairs.append((float(scores[j]), i, group[j].id))
+        chosen: dict[int, tuple[str, float]] = {}
+        taken: set[str] = set()
+        for score, i, entity_id in sorted(pairs, reverse=True):
+            if i not in chosen and entity_id not in taken:
+                chosen[i] = (entity_id, score)
+                taken.add(entity_id)
         matches = []
         for i, crop in enumerate(crops):
             if i in chosen:
-                j, score = chosen[i]
-                matches.append(self._seen_again(candidates[j], crop, camera_id, now, score))
+                entity_id, score = chosen[i]
+                matches.append(self._seen_again(self.entities[entity_id], crop, camera_id, now, score))
             else:
                 matches.append(self._first_seen(crop, camera_id, now))
         return matches

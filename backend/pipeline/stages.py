@@ -5,8 +5,10 @@ down costs the event that service's part and nothing else."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from pydantic import ValidationError
 
 from ai.contracts.events import StageResult
 from ai.runtime.errors import ServiceError
@@ -15,9 +17,23 @@ from backend.metrics import BackendMetrics
 from backend.storage.recorder import LatencyRecorder
 
 T = TypeVar("T")
+# What a stage's value says of it: (status, error code, error), e.g. ("partial", ...).
+Judge = Callable[[T], tuple[str, str | None, str | None]]
 
 PIPELINE_SERVICE = "pipeline"
 ANALYZE_PATH = "/api/analyze"
+
+
+def failure(exc: Exception) -> tuple[str, str]:
+    """(code, message) of a service that did not give a usable answer; anything else is
+    a bug and is raised again."""
+    if isinstance(exc, EnrichmentCallError):
+        return exc.code, f"{exc.service}: {exc.code}: {exc.message}"
+    if isinstance(exc, ServiceError):
+        return exc.code.value, f"{exc.code.value}: {exc.message}"
+    if isinstance(exc, ValidationError):  # an answer that is not the contract's shape (version skew)
+        return "BAD_RESPONSE", f"BAD_RESPONSE: the answer does not match the contract: {exc.errors()[:2]}"
+    raise exc
 
 
 def stage_key(stage: str) -> str:
@@ -32,16 +48,17 @@ class StageRunner:
         self.metrics = metrics
         self.recorder = recorder
 
-    async def run(self, stage: str, work: Awaitable[T]) -> tuple[T | None, StageResult]:
-        """``work``'s value and an ok result, or None and a failed one naming the cause."""
+    async def run(self, stage: str, work: Awaitable[T], judge: Judge[T] | None = None) -> tuple[T | None, StageResult]:
+        """``work``'s value and its result: ok (or what ``judge`` makes of the value, e.g.
+        partial), or None and a failed result naming the cause."""
         started = time.perf_counter()
         try:
             value = await work
-        except EnrichmentCallError as exc:
-            return None, self.done(stage, started, "failed", exc.code, f"{exc.service}: {exc.code}: {exc.message}")
-        except ServiceError as exc:
-            return None, self.done(stage, started, "failed", exc.code.value, f"{exc.code.value}: {exc.message}")
-        return value, self.done(stage, started, "ok")
+        except Exception as exc:
+            code, error = failure(exc)
+            return None, self.done(stage, started, "failed", code, error)
+        status, code, error = judge(value) if judge is not None else ("ok", None, None)
+        return value, self.done(stage, started, status, code, error)
 
     def done(
         self, stage: str, started: float, status: str, code: str | None = None, error: str | None = None

@@ -41,7 +41,7 @@ class RiskOutcome:
     completion_tokens: int = 0
     latency_ms: float = 0.0
     model: str | None = None
-    answers: list[str] = field(default_factory=list)  # raw texts of refused answers, for the event
+    answers: list[str] = field(default_factory=list)  # the refused answers' texts (each cut at 2000)
 
     @property
     def outcome(self) -> str:
@@ -61,6 +61,8 @@ def parse_answer(body: dict[str, Any]) -> tuple[str, RiskAssessment | AnswerProb
         text = choice["message"]["content"] or ""
     except (KeyError, IndexError, TypeError):
         return "", AnswerProblem("the server's answer has no choices[0].message.content")
+    if not isinstance(text, str):
+        return str(text)[:2000], AnswerProblem("choices[0].message.content is not a string")
     if choice.get("finish_reason") == "length":
         return text, AnswerProblem("the answer was cut off at the token limit before the JSON closed")
     try:
@@ -114,7 +116,8 @@ class RiskClient(TypedClient):
                     continue
                 break
             self._count_usage(outcome, body)
-            outcome.model = body.get("model") or outcome.model
+            model = body.get("model")
+            outcome.model = str(model)[:200] if model else outcome.model
             text, result = parse_answer(body)
             if isinstance(result, RiskAssessment):
                 outcome.assessment = result
@@ -144,8 +147,13 @@ class RiskClient(TypedClient):
 
     def _count_usage(self, outcome: RiskOutcome, body: dict[str, Any]) -> None:
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        prompt, completion = _tokens(usage.get("prompt_tokens")), _tokens(usage.get("completion_tokens"))
         outcome.prompt_tokens += prompt
         outcome.completion_tokens += completion
         self.metrics.llm_tokens.labels(kind="prompt").inc(prompt)
         self.metrics.llm_tokens.labels(kind="completion").inc(completion)
+
+
+def _tokens(value: object) -> int:
+    """A token count as the server reported it; anything that is not a count is 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

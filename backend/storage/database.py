@@ -20,16 +20,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite files get their folder created and foreign keys enforced (SQLite leaves
-    them off per connection unless asked), so deleting an event deletes its sightings."""
+    """SQLite files get their folder created, foreign keys enforced (SQLite leaves them
+    off per connection unless asked) and write-ahead logging with a busy timeout."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _foreign_keys(connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Readers never block the writer, and writers (events, latency samples, the
+            # hourly retention) wait for each other instead of failing at once.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
 
         return engine

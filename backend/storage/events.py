@@ -193,7 +193,9 @@ class EventStore:
 
 
 def _upsert_entity(connection: Connection, entity: Entity) -> None:
-    """Update the row, or insert it when there is none (new, or its first write failed)."""
+    """Update the row unless a later state of the entity is already stored (two frames'
+    saves can commit out of order), or insert it when there is none (new, or its first
+    write failed)."""
     values = {
         "kind": entity.kind,
         "embedding": json.dumps([round(float(v), 6) for v in np.asarray(entity.vector)]),
@@ -201,6 +203,8 @@ def _upsert_entity(connection: Connection, entity: Entity) -> None:
         "last_seen": entity.last_seen,
         "sighting_count": entity.sighting_count,
     }
-    changed = connection.execute(update(entities).where(entities.c.id == entity.id).values(**values)).rowcount
-    if not changed:
+    newer_or_same = and_(entities.c.id == entity.id, entities.c.sighting_count <= entity.sighting_count)
+    if connection.execute(update(entities).where(newer_or_same).values(**values)).rowcount:
+        return
+    if connection.execute(select(entities.c.id).where(entities.c.id == entity.id)).first() is None:
         connection.execute(entities.insert().values(id=entity.id, **values))

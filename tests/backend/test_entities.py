@@ -81,3 +81,11 @@ def test_the_embedding_moves_towards_new_crops_and_stays_unit_length() -> None:
     moved = first.entity.vector
     assert float(np.linalg.norm(moved)) == pytest.approx(1.0, abs=1e-5)
     assert 0.95 < float(moved @ vector(1, 0, 0)) < 1.0
+
+
+def test_entities_of_another_embedding_size_never_match_and_never_fail() -> None:
+    """After a CLIP model change, reloaded entities have the old size."""
+    entities = index()
+    [old] = entities.match([Crop("d0", "person", vector(1, 0, 0))], "front", NOW)
+    [new] = entities.match([Crop("d0", "person", vector(1, 0, 0, 0))], "front", NOW + 1)
+    assert new.new and new.entity.id != old.entity.id

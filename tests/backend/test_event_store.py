@@ -133,3 +133,23 @@ def test_retention_deletes_old_events_their_sightings_and_orphaned_entities(data
     survivor = store.entity(kept[0].entity.id)
     assert survivor is not None and [s.event_id for s in survivor.sightings] == ["evt_0002"]
     store.engine.dispose()
+
+
+def test_a_stale_entity_state_saved_late_never_overwrites_a_newer_one(database_url: str) -> None:  # noqa: F811
+    """Two frames' saves can commit out of order; the entity keeps its latest state."""
+    from dataclasses import replace
+
+    store = store_for(database_url)
+    entities = EntityIndex(0.9, 0.95, 3600)
+    crop = Crop("det_0", "person", normalised([1.0, 0.0]))
+    [first] = entities.match([crop], "front", T0)
+    store.save(event(1), [first])
+    [second] = entities.match([crop], "front", T0 + 1)
+    stale = replace(second, entity=replace(second.entity, sighting_count=2, last_seen=T0 + 1))
+    [third] = entities.match([crop], "front", T0 + 2)
+    store.save(event(3), [third])  # the later frame commits first
+    store.save(event(2), [stale])
+    record = store.entity(first.entity.id)
+    assert record is not None and record.sighting_count == 3 and record.last_seen == T0 + 2
+    assert len(record.sightings) == 3
+    store.engine.dispose()

@@ -120,6 +120,18 @@ async def test_two_bad_answers_are_a_failed_analysis_not_an_exception(scripted) 
     await client.close()
 
 
+async def test_an_answer_of_the_wrong_types_is_repaired_not_raised(scripted) -> None:  # type: ignore[no-untyped-def]
+    odd = completion(json.dumps(VALID))
+    odd["choices"][0]["message"]["content"] = [{"type": "text", "text": "{}"}]
+    odd["usage"] = {"prompt_tokens": "many", "completion_tokens": None}
+    odd["model"] = {"name": "x"}
+    llm, client = scripted([(200, odd), (200, completion(json.dumps(VALID)))])
+    outcome = await client.assess(FACTS)
+    assert outcome.outcome == "repaired" and outcome.prompt_tokens == 300
+    assert "not a string" in llm.requests[1]["messages"][-1]["content"]
+    await client.close()
+
+
 async def test_a_server_that_cannot_parse_its_model_gets_one_more_try(scripted) -> None:  # type: ignore[no-untyped-def]
     error = {"error": {"code": 500, "message": "The model produced output that does not match", "type": "server"}}
     llm, client = scripted([(500, error), (200, completion(json.dumps(VALID)))])

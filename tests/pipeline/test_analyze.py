@@ -6,6 +6,8 @@ frame's detections."""
 from __future__ import annotations
 
 import base64
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,10 @@ from tests.pipeline.conftest import backend
 from tests.support.images import real_photo
 
 PHOTO = real_photo("bus.jpg").read_bytes()
+# 23:30 UTC, within the retention window whatever day the tests run.
+NIGHT = (
+    datetime.fromtimestamp(time.time() - 86400, UTC).replace(hour=23, minute=30, second=0, microsecond=0).timestamp()
+)
 
 
 def analyze(url: str, camera: str = "front-door", photo: bytes = PHOTO, **fields: object) -> Event:
@@ -34,7 +40,7 @@ def url(fleet: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_a_frame_becomes_a_stored_event_with_every_stage(url: str) -> None:
-    event = analyze(url, timestamp="2026-12-01T23:30:00Z")
+    event = analyze(url, timestamp=NIGHT)
     assert event.status == "complete" and event.missing == [] and event.stored
     assert {name: s.status for name, s in event.stages.items()} == {
         "detector": "ok",
@@ -53,7 +59,7 @@ def test_a_frame_becomes_a_stored_event_with_every_stage(url: str) -> None:
     assert event.risk_level == level_for(event.risk_score)  # type: ignore[arg-type]
     assert event.risk.prompt_tokens > 0 and event.risk.completion_tokens > 0
     assert "Camera: front-door" in event.risk.prompt and "(night)" in event.risk.prompt
-    assert event.timestamp == pytest.approx(1796167800.0)
+    assert event.timestamp == pytest.approx(NIGHT)
     stored = httpx.get(f"{url}/api/events/{event.id}").json()
     assert stored["detections"] == [d.model_dump(by_alias=True) for d in event.detections]
     assert stored["risk_score"] == event.risk_score and "store" not in stored["stages"]
@@ -63,11 +69,11 @@ def test_multipart_upload_with_fields_works_like_json(url: str) -> None:
     response = httpx.post(
         f"{url}/api/analyze",
         files={"file": ("frame.jpg", PHOTO, "image/jpeg")},
-        data={"camera_id": "garage", "timestamp": "1796167800"},
+        data={"camera_id": "garage", "timestamp": str(int(NIGHT))},
         timeout=300,
     )
     assert response.status_code == 200, response.text[:500]
-    assert response.json()["camera_id"] == "garage" and response.json()["timestamp"] == 1796167800.0
+    assert response.json()["camera_id"] == "garage" and response.json()["timestamp"] == int(NIGHT)
 
 
 def test_the_same_crops_on_another_camera_are_the_same_entities_and_another_photo_is_not(
@@ -175,3 +181,11 @@ def test_the_pipeline_stores_on_postgresql(fleet: dict[str, str], tmp_path: Path
         entity = httpx.get(f"{url}/api/entities/{event.entities[0].entity_id}").json()
     assert event.stored and [e["id"] for e in listed] == [event.id]
     assert entity["sightings"][0]["event_id"] == event.id
+
+
+@pytest.mark.parametrize("timestamp", [1e20, 1.7e12, 1.0, "nan", "9999-01-01T00:00:00Z"])
+def test_a_timestamp_outside_the_window_is_refused(url: str, timestamp: object) -> None:
+    body = {"image": base64.b64encode(PHOTO).decode(), "camera_id": "cam", "timestamp": timestamp}
+    response = httpx.post(f"{url}/api/analyze", json=body, timeout=30)
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["error"]["code"] == "INVALID_REQUEST"
