@@ -19,7 +19,11 @@ class Task(StrEnum):
     CLASSIFY takes an image and gives a :class:`Classification`; DEPTH takes an image
     and gives a :class:`DepthMap`; EMBED_TEXT takes a string and gives a
     :class:`TextEmbedding` in the image embeddings' space; GENERATE takes a
-    ``PromptInput`` (hf_florence) and gives the parsed answer."""
+    ``PromptInput`` (hf_florence) and gives the parsed answer; SEGMENT takes an image
+    and gives a :class:`SegmentationMap`; CLASSIFY_FRAMES takes a :class:`FramesInput`
+    (a short clip) and gives a :class:`Classification`; READ_TEXT takes an image and
+    gives ``list[TextLine]``. DETECT of an instance-segmentation family fills each
+    detection's ``mask_area``."""
 
     DETECT = "detect"
     POSE = "pose"
@@ -28,6 +32,9 @@ class Task(StrEnum):
     DEPTH = "depth"
     EMBED_TEXT = "embed_text"
     GENERATE = "generate"
+    SEGMENT = "segment"
+    CLASSIFY_FRAMES = "classify_frames"
+    READ_TEXT = "read_text"
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Detection:
     confidence: float
     box: Box
     keypoints: list[tuple[float, float, float]] = field(default_factory=list)  # (x, y, confidence)
+    mask_area: float | None = None  # pixels of the instance mask (segmentation families), input pixels
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,31 @@ class DepthMap:
 
     values: np.ndarray
     is_metric: bool
+
+
+@dataclass(frozen=True)
+class SegmentationMap:
+    """The class of every pixel at the input's size (``classes[y, x]`` indexes ``labels``)."""
+
+    labels: list[str]
+    classes: np.ndarray  # (height, width) integers
+
+
+@dataclass(frozen=True)
+class FramesInput:
+    """A short clip of one subject: frames in time order, all cropped alike."""
+
+    frames: list[Image.Image]
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text read in an image: its quad (four corners, clockwise from top
+    left, input pixels) and the recogniser's confidence."""
+
+    text: str
+    confidence: float
+    quad: tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
 
 
 class FrameDetections(list[Detection]):
