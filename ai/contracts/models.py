@@ -20,6 +20,7 @@ class ModelInfo(BaseModel):
     path: str | None = Field(None, description="Weights path, or the source it would be pulled from")
     available: bool = True
     demo_weights: bool = False
+    isolation: str = Field("thread", description="process: the model runs in a worker process of its own")
 
 
 class ModelStatus(ModelInfo):
@@ -38,6 +39,7 @@ class ModelStatus(ModelInfo):
     backend: str | None = None
     error: str | None = None
     freed_mb: float | None = Field(None, description="Memory returned by the last unload")
+    worker_pid: int | None = Field(None, description="The worker process serving it now (isolation: process)")
     max_batch_size: int = Field(1, description="Most inputs merged into one forward pass (1 = no batching)")
     max_queue_delay_ms: float = Field(0.0, description="Longest an input waits for company while the model is busy")
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ai.runtime.catalog import CatalogEntry
+from ai.runtime.families import get_family
 from ai.runtime.resolve import DEMO_MARKER, zoo_folder
 
 
@@ -29,7 +30,10 @@ def pull(entry: CatalogEntry, models_path: Path) -> Path:
         elif kind == "torchreid":
             _pull_torchreid(ref, folder)
         else:
-            raise PullError(f"{entry.name}: source {entry.source} is installed with pip, not pulled")
+            raise PullError(f"{entry.name}: source {entry.source} is installed with pip, not pulled: pip install {ref}")
+        after_pull = getattr(get_family(entry.family), "after_pull", None)
+        if after_pull is not None:  # e.g. YOLO-World bakes its vocabulary's text embeddings, online
+            after_pull(folder, entry)
     except Exception as exc:  # network, auth, missing repo: one line for the operator
         if not any(folder.iterdir()):
             folder.rmdir()

@@ -72,6 +72,11 @@ class CatalogEntry(BaseModel):
     path_aliases: list[str] = Field(
         default_factory=list, description="Other variables that name the weights (a specification's own names)"
     )
+    isolation: Literal["thread", "process"] = Field(
+        "thread",
+        description="process: the model runs in a worker process that exits when it unloads (keep_alive_s is its "
+        "idle timeout), returning all its memory; thread: in the service's own process",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> CatalogEntry:

@@ -17,6 +17,7 @@ from ai.runtime.model_state import ModelSpec
 from ai.runtime.resolve import Resolution, resolve_weights
 from ai.runtime.settings import RuntimeSettings
 from ai.runtime.threads import intra_op_threads, usable_cpus
+from ai.runtime.worker import WorkerHandle
 
 RESOLVE_TTL_S = 5.0
 
@@ -56,13 +57,21 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
         found = resolver(fresh=True)
         return None if found.available else found.message
 
-    def load() -> ModelAdapter:
+    def load() -> ModelAdapter | WorkerHandle:
         found = resolver(fresh=True)
         if family is None or found.path is None:
             raise ServiceError(ErrorCode.MODEL_NOT_AVAILABLE, found.message or "weights missing", sensitive=True)
+        if entry.isolation == "process":
+            return WorkerHandle.start(entry, found.path, device, options, family.__module__)
         adapter = family(entry, found.path, device, options)
         adapter.load()
         return adapter
+
+    def unload(handle: ModelAdapter | WorkerHandle) -> None:
+        if isinstance(handle, WorkerHandle):
+            handle.close()
+        else:
+            handle.unload()
 
     def describe() -> dict[str, Any]:
         found = resolver()
@@ -73,6 +82,7 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
             "path": str(found.path) if found.path else entry.source,
             "available": found.available,
             "demo_weights": found.demo,
+            "isolation": entry.isolation,
         }
 
     return ModelSpec(
@@ -80,8 +90,9 @@ def spec_for_entry(entry: CatalogEntry, settings: RuntimeSettings, device: Devic
         priority=entry.priority_level,
         estimated_mb=entry.vram_mb,
         load=load,
-        unload=lambda adapter: adapter.unload(),
-        prepare=(lambda: family.prepare(device)) if family else None,
+        unload=unload,
+        # A worker imports its libraries itself; this process need not hold them.
+        prepare=(lambda: family.prepare(device)) if family and entry.isolation == "thread" else None,
         keep_alive_s=settings.keep_alive_for(entry.name, entry.keep_alive_s),
         availability=availability,
         disabled_reason=None if family else f"adapter family {entry.family!r} is not part of this build yet",

@@ -27,6 +27,7 @@ from ai.runtime.manager_status import describe_manager, describe_model
 from ai.runtime.metrics import ServiceMetrics
 from ai.runtime.model_state import ModelRecord, ModelSpec, ModelState
 from ai.runtime.threads import reassert_torch_threads
+from ai.runtime.worker import WorkerExited
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ class ModelManager:
             future.add_done_callback(lambda _f: self._release(record))
             try:
                 return await asyncio.shield(future)
+            except WorkerExited as exc:
+                self._worker_exited(record, exc)
+                raise
             except ServiceError:
                 raise
             except Exception as exc:
@@ -205,6 +209,9 @@ class ModelManager:
         for record in self.records.values():
             if record.load_task is not None:
                 record.load_task.cancel()
+            if hasattr(record.handle, "pid"):  # a worker process: stop it with the service
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(record.spec.unload, record.handle)
         self._loader.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown()
 
@@ -385,7 +392,8 @@ class ModelManager:
                 handle = spec.load()
             finally:
                 reassert_torch_threads()
-            return handle, max(0.0, self.meter.read_mb() - before)
+            own = getattr(handle, "memory_mb", None)  # a worker process reports what it holds itself
+            return handle, float(own) if own is not None else max(0.0, self.meter.read_mb() - before)
 
     async def _make_room(self, need_mb: float, record: ModelRecord) -> bool:
         """Evict so that ``need_mb`` more fits; False when it cannot fit right now.
@@ -434,6 +442,7 @@ class ModelManager:
         if record.state is not ModelState.LOADED or record.leases > 0:
             return
         box = [record.handle]
+        worker_mb = getattr(record.handle, "memory_mb", None)  # returned whole when the worker exits
         record.handle = None
         record.unloading = True
         self._set_state(record, ModelState.UNLOADED)
@@ -442,7 +451,8 @@ class ModelManager:
             await asyncio.get_running_loop().run_in_executor(self._loader, self._dispose, record.spec, box)
         finally:
             record.unloading = False
-            record.freed_mb = max(0.0, before - self.meter.read_mb())
+            returned = max(0.0, before - self.meter.read_mb())
+            record.freed_mb = float(worker_mb) if worker_mb is not None else returned
             logger.info("unloaded %s (%s); %.0f MB returned", record.name, reason, record.freed_mb)
             self.metrics.model_unloads.labels(model=record.name, reason=reason).inc()
             self.metrics.model_loaded.labels(model=record.name).set(0)
@@ -458,6 +468,24 @@ class ModelManager:
             logger.exception("unloader of %s raised; dropping the model anyway", spec.name)
         del handle
         release_memory(self.device)
+
+    def _worker_exited(self, record: ModelRecord, exc: WorkerExited) -> None:
+        """A worker died under a request: its memory is gone with it, the model is in
+        ``error`` with the exit reason, and the next request starts a new worker (no
+        back-off: the crash was the process's, not the weights')."""
+        if record.handle is None or getattr(record.handle, "alive", True):
+            return  # already handled by another request of the same pass
+        logger.error("%s: %s", record.name, exc.message)
+        record.freed_mb = getattr(record.handle, "memory_mb", None)
+        record.handle = None
+        record.error = exc.message
+        record.error_at = None
+        self._set_state(record, ModelState.ERROR)
+        self.metrics.model_loaded.labels(model=record.name).set(0)
+        self.metrics.model_memory_mb.labels(model=record.name).set(0)
+        self.metrics.model_load_failures.labels(model=record.name, reason="worker_exited").inc()
+        self._update_memory_gauge()
+        self._notify()
 
     async def _expire(self, record: ModelRecord) -> None:
         async with self._memory_lock:

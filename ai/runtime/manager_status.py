@@ -31,6 +31,7 @@ def describe_model(record: ModelRecord, memory_measure: str) -> ModelStatus:
         backend=getattr(record.handle, "backend", None) if record.handle is not None else None,
         error=for_caller(record.error),
         freed_mb=None if record.freed_mb is None else round(record.freed_mb, 1),
+        worker_pid=getattr(record.handle, "pid", None),
         max_batch_size=record.spec.batching.max_batch_size,
         max_queue_delay_ms=record.spec.batching.max_queue_delay_ms,
     )

