@@ -7,8 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ai.contracts.enrichment_detail import (
+    ActionResult,
+    ClothingResult,
+    ClothingSegmentsResult,
+    DamageResult,
+    OpenVocabResult,
+    PlateResult,
+)
 from ai.contracts.images import XYWH, BBoxInput, ImageRequest
 from ai.contracts.safe_input import Base64Text
+from ai.contracts.timing import Timed
 
 MAX_DETECTIONS = 64
 
@@ -27,10 +36,6 @@ ProximityLabel = Literal["very_close", "close", "medium", "far"]
 DistanceMethod = Literal["center", "mean", "median", "min"]
 
 
-class Timed(BaseModel):
-    inference_time_ms: float = Field(description="Time spent in the model(s), milliseconds")
-
-
 class Keypoint(BaseModel):
     name: str
     x: float
@@ -43,6 +48,7 @@ class PoseResult(BaseModel):
     posture: Posture
     alerts: list[PoseAlert]
     person_confidence: float | None = Field(None, description="Confidence of the person the keypoints belong to")
+    model: str = Field("pose_estimator", description="pose_estimator (YOLO pose) or vitpose (ViTPose+)")
 
 
 class PoseResponse(PoseResult, Timed):
@@ -181,6 +187,13 @@ class EnrichOptions(BaseModel):
     include_violence: bool | None = None
     include_weather: bool | None = None
     action_recognition: bool | None = None
+    use_vitpose: bool | None = Field(None, description="ViTPose+ for the pose instead of YOLO pose (heavier)")
+    include_clothing: bool | None = None
+    clothing_segmentation: bool | None = None
+    include_damage: bool | None = None
+    include_plates: bool | None = None
+    open_vocab: bool | None = None
+    is_night: bool | None = Field(None, description="22:00-06:00 at the camera: clothing and damage read differently")
 
 
 class DetectionItem(BaseModel):
@@ -254,6 +267,12 @@ class EnrichResponse(Timed):
     demographics: DemographicsResult | None = None
     violence: ViolenceResult | None = None
     weather: WeatherResult | None = None
+    clothing: ClothingResult | None = None
+    clothing_segments: ClothingSegmentsResult | None = None
+    action: ActionResult | None = None
+    vehicle_damage: DamageResult | None = None
+    plates: PlateResult | None = None
+    open_vocab: OpenVocabResult | None = None
     models_used: list[str] = Field(default_factory=list)
     errors: dict[str, ModelError] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict, description="Triggered models not run, and why")

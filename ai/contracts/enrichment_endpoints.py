@@ -18,6 +18,16 @@ from ai.contracts.enrichment import (
     ThreatResponse,
     VehicleResponse,
 )
+from ai.contracts.enrichment_detail import (
+    ActionRequest,
+    ActionResponse,
+    ClothingResponse,
+    ClothingSegmentsResponse,
+    DamageResponse,
+    NightAwareRequest,
+    OpenVocabResponse,
+    PlateResponse,
+)
 from ai.contracts.images import ImageRequest
 
 POSE = Endpoint(
@@ -77,4 +87,53 @@ ENRICH = Endpoint(
     "Run every model this instance hosts that a detection triggers. With `detections`, a frame's detections "
     "in one call: each model runs once over all the crops it is triggered for, and the answer has one result "
     "per detection.",
+)
+CLOTHING = Endpoint(
+    "/clothing-classify",
+    NightAwareRequest,
+    ClothingResponse,
+    "clothing_classifier",
+    "Garment (zero-shot), dominant colours, style, suspicious attire and service uniforms.",
+)
+CLOTHING_SEGMENTS = Endpoint(
+    "/clothing-segment",
+    ImageRequest,
+    ClothingSegmentsResponse,
+    "clothing_segmenter",
+    "Per-class clothing masks (run-length, over each class's box), area shares, upper and lower body colours.",
+)
+ACTION = Endpoint(
+    "/action-recognize",
+    ActionRequest,
+    ActionResponse,
+    "action_recognizer",
+    "The action over a clip (earlier `frames` and the `image`), with the suspicious-action flag.",
+)
+DAMAGE = Endpoint(
+    "/vehicle-damage",
+    NightAwareRequest,
+    DamageResponse,
+    "vehicle_damage",
+    "Damage regions with their masks' areas, damage kinds, high-security damage and incident patterns.",
+)
+PLATES = Endpoint(
+    "/plate-read",
+    ImageRequest,
+    PlateResponse,
+    "plate_ocr",
+    "Licence plates in a vehicle image (the plate detector where hosted) and their text (PP-OCR).",
+)
+OPEN_VOCAB = Endpoint(
+    "/open-vocab-detect",
+    ImageRequest,
+    OpenVocabResponse,
+    "open_vocab_detector",
+    "Boxes of the configured vocabulary (YOLO-World).",
+)
+VITPOSE = Endpoint(
+    "/vitpose-analyze",
+    ImageRequest,
+    PoseResponse,
+    "vitpose",
+    "17 COCO keypoints of the person in the crop (ViTPose+), posture and alerts.",
 )

@@ -18,7 +18,7 @@ CATEGORY_OF_LABEL = {
 # stops it at start-up.
 ENRICHMENTS: dict[str, tuple[str, ...]] = {
     "threat": ("threat_detector",),
-    "pose": ("pose_estimator",),
+    "pose": ("pose_estimator", "vitpose"),  # ViTPose+ answers instead where asked (use_vitpose)
     "reid_embedding": ("person_reid",),
     "pet": ("pet_classifier",),
     "depth": ("depth_estimator",),
@@ -26,6 +26,12 @@ ENRICHMENTS: dict[str, tuple[str, ...]] = {
     "demographics": ("age_classifier", "gender_classifier"),
     "violence": ("violence_detector",),
     "weather": ("weather_classifier",),
+    "clothing": ("clothing_classifier",),
+    "clothing_segments": ("clothing_segmenter",),
+    "action": ("action_recognizer",),
+    "vehicle_damage": ("vehicle_damage",),
+    "plates": ("plate_ocr",),  # with the plate detector as its helper where it is hosted alike
+    "open_vocab": ("open_vocab_detector",),
 }
 
 

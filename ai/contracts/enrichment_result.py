@@ -22,6 +22,14 @@ from ai.contracts.enrichment import (
     ViolenceResult,
     WeatherResult,
 )
+from ai.contracts.enrichment_detail import (
+    ActionResult,
+    ClothingResult,
+    ClothingSegmentsResult,
+    DamageResult,
+    OpenVocabResult,
+    PlateResult,
+)
 from ai.contracts.images import BBoxInput
 from ai.contracts.safe_input import Base64Text, RequestModel
 
@@ -103,6 +111,12 @@ class EnrichmentResult(BaseModel):
     depth: DistanceResult | None = None
     violence: ViolenceResult | None = None
     weather: WeatherResult | None = None
+    clothing: ClothingResult | None = None
+    clothing_segments: ClothingSegmentsResult | None = None
+    action: ActionResult | None = None
+    vehicle_damage: DamageResult | None = None
+    plates: PlateResult | None = None
+    open_vocab: OpenVocabResult | None = None
     models_used: list[str] = Field(default_factory=list)
     errors: dict[str, ModelFailure] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)

@@ -7,15 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 
 from ai.contracts.enrichment import (
     DemographicsResult,
-    DetectionItem,
     EnrichRequest,
     EnrichResponse,
     FrameEnrichResponse,
@@ -27,6 +24,9 @@ from ai.contracts.enrichment_plan import ENRICHMENTS, planned_models
 from ai.contracts.images import Box
 from ai.enrichment.demographics import age_result, face_crop, face_input, gender_result, head_region
 from ai.enrichment.depth import object_distance
+from ai.enrichment.enrich_detail import DETAIL_ENRICHERS
+from ai.enrichment.enrich_frame import Enrichment, Frame, Target, per_crop, per_frame
+from ai.enrichment.frames import decode_frames, frame_pixels
 from ai.enrichment.pet import pet_result
 from ai.enrichment.pose import pose_input, pose_result
 from ai.enrichment.reid import embedding_list
@@ -34,123 +34,12 @@ from ai.enrichment.scene import violence_result, weather_result
 from ai.enrichment.settings import EnrichmentSettings
 from ai.enrichment.threat import summarize_threats, threat_input, threat_items
 from ai.enrichment.vehicle import vehicle_result
-from ai.runtime.batcher import Inference
 from ai.runtime.declarations import Call, CompositeEndpoint
-from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.families.tasks import Classification, Task
 from ai.runtime.images import clamp_box
-from ai.runtime.redact import for_caller
 from ai.runtime.service import ServiceRuntime
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Target:
-    """One detection as the models see it: its crop, where it sits, what it triggers,
-    and what its enrichments produced, model by model."""
-
-    item: DetectionItem
-    crop: Image.Image
-    box: Box
-    wants: set[str]
-    fields: dict[str, Any] = field(default_factory=dict)
-    used: dict[str, float] = field(default_factory=dict)
-    errors: dict[str, ModelError] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def offset(self) -> tuple[float, float]:
-        return self.box.x1, self.box.y1
-
-
-@dataclass
-class Frame:
-    """One /enrich request: the frame, its targets, and the models hosted here."""
-
-    image: Image.Image
-    targets: list[Target]
-    runtime: ServiceRuntime
-    settings: EnrichmentSettings
-    hosted: set[str]
-
-    async def infer(self, model: str, items: list[Any], targets: list[Target]) -> list[Any]:
-        """Run ``items`` (one per target) through ``model`` in one request to its batcher;
-        each target records the model's time or its error. Outputs, None where it failed."""
-        try:
-            results = await self.runtime.infer(model, items)
-        except ServiceError as exc:  # refused as a whole (queue full, ...)
-            results = [exc] * len(items)
-        outputs = []
-        for target, result in zip(targets, results, strict=True):
-            if isinstance(result, Inference):
-                target.used[model] = result.ms
-                outputs.append(result.output)
-            else:
-                message = for_caller(result.message) if result.sensitive else result.message
-                target.errors[model] = ModelError(code=result.code.value, message=message or "")
-                outputs.append(None)
-        return outputs
-
-    @staticmethod
-    def finish(model: str, target: Target, fn: Callable[..., Any], *args: Any) -> Any | None:
-        """Post-processing of one target's output; a failure is that model's error there."""
-        try:
-            return fn(*args)
-        except Exception as exc:
-            logger.exception("post-processing of %s failed", model)
-            message = f"{model}: post-processing failed: {type(exc).__name__}: {exc}"
-            target.errors[model] = ModelError(code=ErrorCode.INFERENCE_FAILED.value, message=for_caller(message) or "")
-            return None
-
-
-@dataclass(frozen=True)
-class Enrichment:
-    """One field of the answer: the models it runs (helpers included) and how."""
-
-    uses: dict[str, Task]
-    run: Callable[[Frame, list[Target]], Awaitable[None]]
-
-
-def per_crop(
-    field_name: str,
-    model: str,
-    task: Task,
-    prepare: Callable[[Target, EnrichmentSettings], Any],
-    finish: Callable[[Target, Any, EnrichmentSettings], Any],
-) -> Enrichment:
-    """An enrichment that runs one model on each target's crop."""
-
-    async def run(frame: Frame, targets: list[Target]) -> None:
-        outputs = await frame.infer(model, [prepare(t, frame.settings) for t in targets], targets)
-        for target, output in zip(targets, outputs, strict=True):
-            if output is not None:
-                result = frame.finish(model, target, finish, target, output, frame.settings)
-                if result is not None:
-                    target.fields[field_name] = result
-
-    return Enrichment({model: task}, run)
-
-
-def per_frame(field_name: str, model: str, task: Task, finish: Callable[[Frame, Target, Any], Any]) -> Enrichment:
-    """An enrichment that runs one model once on the whole frame, shared by every target."""
-
-    async def run(frame: Frame, targets: list[Target]) -> None:
-        (output,) = await frame.infer(model, [frame.image], targets[:1])
-        first = targets[0]
-        for target in targets[1:]:  # the one pass served them all
-            if model in first.used:
-                target.used[model] = first.used[model]
-            if model in first.errors:
-                target.errors[model] = first.errors[model]
-        if output is None:
-            return
-        results = await asyncio.to_thread(lambda: [frame.finish(model, t, finish, frame, t, output) for t in targets])
-        for target, result in zip(targets, results, strict=True):
-            if result is not None:
-                target.fields[field_name] = result
-
-    return Enrichment({model: task}, run)
 
 
 DEMOGRAPHICS = ENRICHMENTS["demographics"]  # age, gender
@@ -197,6 +86,31 @@ async def _demographics(frame: Frame, targets: list[Target]) -> None:
                 target.fields["demographics"] = result
 
 
+async def _pose(frame: Frame, targets: list[Target]) -> None:
+    """ViTPose+ for the targets that asked for it (use_vitpose) where it is hosted here,
+    YOLO pose for the rest; a target that wanted both has YOLO pose skipped."""
+    settings = frame.settings
+    heavy = [t for t in targets if "vitpose" in t.wants]
+    light = [t for t in targets if "pose_estimator" in t.wants and t not in heavy]
+    for target in heavy:
+        if "pose_estimator" in target.wants:
+            target.skipped["pose_estimator"] = "vitpose answered (use_vitpose)"
+
+    async def run(model: str, chosen: list[Target]) -> None:
+        if not chosen:
+            return
+        outputs = await frame.infer(model, [pose_input(t.crop, settings) for t in chosen], chosen)
+        for target, people in zip(chosen, outputs, strict=True):
+            if people is not None:
+                result = frame.finish(
+                    model, target, pose_result, people, target.offset, settings.keypoint_confidence, model
+                )
+                if result is not None:
+                    target.fields["pose"] = result
+
+    await asyncio.gather(run("vitpose", heavy), run("pose_estimator", light))
+
+
 async def _nothing(count: int) -> list[None]:
     return [None] * count
 
@@ -217,13 +131,7 @@ ENRICHERS: dict[str, Enrichment] = {
         lambda t, s: threat_input(t.crop, s),
         lambda t, out, _s: summarize_threats(threat_items(out, t.offset)),
     ),
-    "pose": per_crop(
-        "pose",
-        "pose_estimator",
-        Task.POSE,
-        lambda t, s: pose_input(t.crop, s),
-        lambda t, out, s: pose_result(out, t.offset, s.keypoint_confidence),
-    ),
+    "pose": Enrichment({"pose_estimator": Task.POSE, "vitpose": Task.POSE}, _pose),
     "reid_embedding": per_crop(
         "reid_embedding", "person_reid", Task.EMBED, _crop, lambda _t, out, _s: embedding_list(out)
     ),
@@ -238,6 +146,7 @@ ENRICHERS: dict[str, Enrichment] = {
         "violence", "violence_detector", Task.CLASSIFY, _crop, lambda _t, out, _s: violence_result(out)
     ),
     "weather": per_frame("weather", "weather_classifier", Task.CLASSIFY, lambda f, t, out: weather_result(out)),
+    **DETAIL_ENRICHERS,
 }
 
 
@@ -267,7 +176,7 @@ def _targets(call: Call, hosted: dict[str, EnrichmentEntry]) -> list[Target]:
             box = clamp_box(frame.size, item.bbox, call.settings.image_limits, where)
             crop = frame.crop((int(box.x1), int(box.y1), int(box.x2), int(box.y2)))
         wants = set(planned_models(hosted, item.detection_type, options))
-        targets.append(Target(item=item, crop=crop, box=box, wants=wants))
+        targets.append(Target(item=item, crop=crop, box=box, wants=wants, night=bool(body.options.is_night)))
     return targets
 
 
@@ -276,7 +185,12 @@ async def enrich(call: Call, runtime: ServiceRuntime) -> EnrichResponse | FrameE
     hosted = {name: entry for name, entry in enrichment_entries().items() if name in runtime.batchers}
     await runtime.admission.admit(_crop_pixels(call))  # each bbox crop is a copy of its pixels
     targets = await asyncio.to_thread(_targets, call, hosted)
-    frame = Frame(call.image.image, targets, runtime, call.settings, set(hosted))
+    earlier: list[Image.Image] = []
+    if call.body.frames and any("action_recognizer" in t.wants for t in targets):
+        limits = call.settings.image_limits
+        await runtime.admission.admit(await asyncio.to_thread(frame_pixels, call.body.frames, limits))
+        earlier = await asyncio.to_thread(decode_frames, call.body.frames, limits)
+    frame = Frame(call.image.image, targets, runtime, call.settings, set(hosted), earlier)
     jobs = []
     for name, enrichment in ENRICHERS.items():
         chosen = [t for t in targets if t.wants & set(ENRICHMENTS[name])]

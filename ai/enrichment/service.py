@@ -7,10 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from ai.contracts.enrichment_catalog import EnrichmentEntry, Role, enrichment_entries, routing_table
+from ai.enrichment.action import ACTION_ENDPOINT
+from ai.enrichment.clothing import CLOTHING_ENDPOINT, SEGMENTS_ENDPOINT
+from ai.enrichment.damage import DAMAGE_ENDPOINT
 from ai.enrichment.depth import DEPTH_ENDPOINT, DISTANCE_ENDPOINT
 from ai.enrichment.enrich import ENRICH_ENDPOINT
+from ai.enrichment.open_vocab import OPEN_VOCAB_ENDPOINT
 from ai.enrichment.pet import PET_ENDPOINT
-from ai.enrichment.pose import POSE_ENDPOINT
+from ai.enrichment.plates import PLATE_ENDPOINT
+from ai.enrichment.pose import POSE_ENDPOINT, VITPOSE_ENDPOINT
 from ai.enrichment.reid import REID_ENDPOINT
 from ai.enrichment.settings import EnrichmentSettings
 from ai.enrichment.threat import THREAT_ENDPOINT
@@ -34,7 +39,10 @@ class EnrichmentService(ModelService):
     name = "enrichment"
     settings_type = EnrichmentSettings
     entry_type = EnrichmentEntry
-    description = "Pose, threat, re-identification, pet, depth and more, loaded on demand within a memory budget."
+    description = (
+        "Pose, threat, re-identification, pet, depth, vehicles, demographics, clothing, action, vehicle damage, "
+        "plates and open-vocabulary boxes, loaded on demand within a memory budget."
+    )
     endpoints = (
         POSE_ENDPOINT,
         THREAT_ENDPOINT,
@@ -43,6 +51,13 @@ class EnrichmentService(ModelService):
         DEPTH_ENDPOINT,
         DISTANCE_ENDPOINT,
         VEHICLE_ENDPOINT,
+        VITPOSE_ENDPOINT,
+        CLOTHING_ENDPOINT,
+        SEGMENTS_ENDPOINT,
+        ACTION_ENDPOINT,
+        DAMAGE_ENDPOINT,
+        PLATE_ENDPOINT,
+        OPEN_VOCAB_ENDPOINT,
         ENRICH_ENDPOINT,
     )
     settings: EnrichmentSettings

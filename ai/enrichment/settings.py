@@ -30,6 +30,9 @@ class EnrichmentSettings(RuntimeSettings):
     depth_max_distance_m: float = Field(10.0, validation_alias="DEPTH_MAX_DISTANCE_M", gt=0)
     face_confidence: float = Field(0.35, validation_alias="FACE_CONFIDENCE", ge=0, le=1)
     gender_confidence: float = Field(0.6, validation_alias="GENDER_CONFIDENCE", ge=0, le=1)
+    damage_confidence: float = Field(0.3, validation_alias="DAMAGE_CONFIDENCE", ge=0, le=1)
+    plate_confidence: float = Field(0.3, validation_alias="PLATE_CONFIDENCE", ge=0, le=1)
+    open_vocab_confidence: float = Field(0.25, validation_alias="OPEN_VOCAB_CONFIDENCE", ge=0, le=1)
 
     @model_validator(mode="after")
     def _role_defaults(self) -> EnrichmentSettings:

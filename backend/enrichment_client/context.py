@@ -50,6 +50,33 @@ def render_context(result: EnrichmentResult) -> str:
         lines.append(f"- Violence: {violent} ({_pct(result.violence.confidence)})")
     if result.weather is not None:
         lines.append(f"- Weather: {result.weather.condition} ({_pct(result.weather.confidence)})")
+    if result.clothing is not None:
+        c = result.clothing
+        worn = f"{c.color} {c.clothing_type} ({_pct(c.confidence)}), {c.style}"
+        if c.is_service_uniform:
+            worn += ", service uniform"
+        lines.append(f"- Clothing: {worn}")
+        if c.is_suspicious:
+            lines.append(f"  **SUSPICIOUS ATTIRE**: {', '.join(c.suspicious_reasons)}")
+    if result.clothing_segments is not None and (
+        result.clothing_segments.upper_color or result.clothing_segments.lower_color
+    ):
+        s = result.clothing_segments
+        lines.append(f"- Clothing colours: upper {s.upper_color or 'unknown'}, lower {s.lower_color or 'unknown'}")
+    if result.action is not None:
+        a = result.action
+        flag = " **SUSPICIOUS ACTION**" if a.is_suspicious else ""
+        lines.append(f"- Action over {a.frames_used} frames: {a.action} ({_pct(a.confidence)}){flag}")
+    if result.vehicle_damage is not None and result.vehicle_damage.damage_types:
+        d = result.vehicle_damage
+        patterns = f"; {', '.join(d.patterns)}" if d.patterns else ""
+        lines.append(f"- Vehicle damage: {', '.join(d.damage_types).replace('_', ' ')} (risk {d.risk}){patterns}")
+    if result.plates is not None and result.plates.plates:
+        read = ", ".join(f"{p.text} ({_pct(p.confidence)})" for p in result.plates.plates)
+        lines.append(f"- Licence plate: {read}")
+    if result.open_vocab is not None and result.open_vocab.detections:
+        seen = ", ".join(f"{d.label} ({_pct(d.confidence)})" for d in result.open_vocab.detections[:8])
+        lines.append(f"- Also seen: {seen}")
     if result.person_embeddings:
         lines.append("- Re-identification embedding available for cross-camera matching")
     if result.errors:

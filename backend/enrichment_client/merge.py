@@ -10,7 +10,20 @@ from backend.enrichment_client.errors import EnrichmentCallError
 from backend.enrichment_client.routing import Router
 
 SERVICE_ORDER = ("light", "heavy")
-DIRECT_FIELDS = ("pose", "vehicle", "pet", "depth", "violence", "weather")
+DIRECT_FIELDS = (
+    "pose",
+    "vehicle",
+    "pet",
+    "depth",
+    "violence",
+    "weather",
+    "clothing",
+    "clothing_segments",
+    "action",
+    "vehicle_damage",
+    "plates",
+    "open_vocab",
+)
 
 
 def merge(
@@ -66,6 +79,8 @@ def _take_fields(result: EnrichmentResult, answer: EnrichResponse, detection_id:
         value = getattr(answer, name)
         if value is not None and getattr(result, name) is None:
             setattr(result, name, value)
+    if answer.pose is not None and answer.pose.model == "vitpose":  # asked for, and the finer of the two
+        result.pose = answer.pose
     if answer.threat is not None and result.threat_detection is None:
         result.threat_detection = answer.threat
     if answer.demographics is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from ai.contracts.clip import EmbedResponse
 from ai.contracts.detector import DetectedObject, DetectResponse
+from ai.contracts.enrichment import EnrichOptions
 from ai.contracts.enrichment_result import FrameDetection, FrameEnrichmentResult, FrameEnrichRequest
 from ai.contracts.events import EntitySighting, Event, RiskAnalysis, StageResult
 from ai.contracts.florence import CaptionResponse
@@ -29,7 +30,7 @@ from backend.metrics import BackendMetrics
 from backend.pipeline.entities import ENTITY_KINDS, Crop, EntityIndex, Match, normalised
 from backend.pipeline.stages import StageRunner, failure
 from backend.risk.client import RiskClient, RiskOutcome
-from backend.risk.prompt import EntityNote, FrameFacts, SeenObject, frame_prompt
+from backend.risk.prompt import EntityNote, FrameFacts, SeenObject, frame_prompt, is_night
 from backend.storage.events import EventStore
 from backend.storage.recorder import LatencyRecorder
 
@@ -127,6 +128,7 @@ class FramePipeline:
             return None, self.stages.skipped("no detections")
         request = FrameEnrichRequest(
             image=frame.image,
+            options=EnrichOptions(is_night=is_night(frame.timestamp)),
             detections=[
                 FrameDetection(detection_id=i, detection_type=d.class_name, bbox=corners(d))
                 for i, d in zip(ids, detections, strict=True)

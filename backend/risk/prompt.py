@@ -60,9 +60,15 @@ class FrameFacts:
     others: Mapping[str, int] = field(default_factory=dict)  # labels of detections not listed, counted
 
 
+def is_night(timestamp: float) -> bool:
+    """22:00-06:00 UTC: what the specification's night rules (clothing, damage) mean."""
+    hour = datetime.fromtimestamp(timestamp, UTC).hour
+    return hour >= 22 or hour < 6
+
+
 def _when(timestamp: float) -> str:
     moment = datetime.fromtimestamp(timestamp, UTC)
-    part = "night" if moment.hour >= 22 or moment.hour < 6 else "day"
+    part = "night" if is_night(timestamp) else "day"
     return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} UTC ({part})"
 
 

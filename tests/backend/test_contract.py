@@ -124,6 +124,7 @@ def test_the_field_check_notices_a_missing_nested_field() -> None:
         "posture": "standing",
         "alerts": [],
         "person_confidence": 0.9,
+        "model": "pose_estimator",
         "inference_time_ms": 1.0,
     }
     assert missing_fields(PoseResponse, raw) == ["Keypoint.confidence"]

@@ -21,7 +21,7 @@ from tests.support.stub_service import Script, error_body, frame_answer, stub_ap
 
 PERSON = {"image": bus_b64(), "bbox": BUS_PERSON_BOX, "detection_type": "person", "detection_id": "p1"}
 LIGHT_MODELS = ["threat_detector", "pose_estimator", "person_reid"]
-HEAVY_MODELS = ["age_classifier", "gender_classifier"]
+HEAVY_MODELS = ["age_classifier", "gender_classifier", "clothing_classifier"]
 CODES = {400: "INVALID_REQUEST", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID_REQUEST"}
 
 

@@ -44,7 +44,7 @@ def test_models_list_every_catalog_model_with_live_status(fleet, tmp_path: Path)
     # The test client is neither local nor an admin key: the catalog source, never the weight path.
     assert reid["path"] == "torchreid:osnet_x0_25"
     assert not [m for m in models.values() if m["status"] == "disabled"], "every catalog row has its family"
-    assert models["vitpose"]["enabled"] is True and models["vitpose"]["available"] is False, "no weights here"
+    assert models["vitpose"]["enabled"] is True and models["vitpose"]["status"] == "unloaded", "on demand: use_vitpose"
     assert one["name"] == "person_reid" and one["status"] == "loaded"
 
 

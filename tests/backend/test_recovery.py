@@ -32,7 +32,12 @@ PERSON = {
     "bbox": BUS_PERSON_BOX,
     "detection_type": "person",
     "detection_id": "p1",
-    "options": {"include_demographics": False, "include_threat": False, "include_pose": False},
+    "options": {
+        "include_demographics": False,
+        "include_threat": False,
+        "include_pose": False,
+        "include_clothing": False,
+    },
 }
 LIGHT_MODELS = "person_reid"
 RECOVERY_LIMIT_S = 5.0

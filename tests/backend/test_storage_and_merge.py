@@ -128,3 +128,55 @@ def test_context_is_deterministic_and_says_what_matters() -> None:
         "- Posture: lying down; alerts: lying down",
     ]
     assert render_context(merge("d2", "object", {}, {}, {}, ROUTER)).endswith("No enrichment ran for this detection")
+
+
+def test_vitpose_answers_the_pose_when_both_roles_ran_one() -> None:
+    plan = {"light": ["pose_estimator"], "heavy": ["vitpose"]}
+    yolo = _light_answer(pose=PoseResult(keypoints=[], posture="standing", alerts=[]), models_used=["pose_estimator"])
+    vit = _light_answer(
+        pose=PoseResult(keypoints=[], posture="crouching", alerts=["crouching"], model="vitpose"),
+        models_used=["vitpose"],
+    )
+    result = merge("d", "person", plan, {"light": yolo, "heavy": vit}, {}, ROUTER)
+    assert result.pose is not None and (result.pose.model, result.pose.posture) == ("vitpose", "crouching")
+
+
+def test_context_says_the_detail_enrichments() -> None:
+    from ai.contracts.enrichment_detail import (
+        ActionResult,
+        ClothingResult,
+        DamageItem,
+        LabelScore,
+        PlateRead,
+        PlateResult,
+    )
+    from ai.enrichment.damage_rules import damage_result
+
+    heavy = _light_answer(
+        clothing=ClothingResult(
+            clothing_type="hoodie",
+            color="black",
+            colors=["black"],
+            style="concealing",
+            confidence=0.7,
+            top_labels=[LabelScore(label="hoodie", score=0.7)],
+            is_suspicious=True,
+            suspicious_reasons=["face covering"],
+            is_service_uniform=False,
+        ),
+        action=ActionResult(action="loitering", confidence=0.61, scores=[], is_suspicious=True, frames_used=8),
+        vehicle_damage=damage_result(
+            [DamageItem(damage_type="glass_shatter", confidence=0.9, bbox=[0, 0, 1, 1], mask_area=3)], is_night=True
+        ),
+        plates=PlateResult(plates=[PlateRead(text="KX51 ABC", confidence=0.95, bbox=[0, 0, 1, 1])]),
+        models_used=["clothing_classifier", "action_recognizer", "vehicle_damage", "plate_ocr"],
+    )
+    plan = {"heavy": ["clothing_classifier", "action_recognizer", "vehicle_damage", "plate_ocr"]}
+    text = render_context(merge("d", "person", plan, {"heavy": heavy}, {}, ROUTER)).splitlines()
+    assert text[1:] == [
+        "- Clothing: black hoodie (70%), concealing",
+        "  **SUSPICIOUS ATTIRE**: face covering",
+        "- Action over 8 frames: loitering (61%) **SUSPICIOUS ACTION**",
+        "- Vehicle damage: glass shatter (risk critical); damage at night",
+        "- Licence plate: KX51 ABC (95%)",
+    ]

@@ -24,7 +24,14 @@ HEAVY_MODELS = (
     "face_detector",
     "violence_detector",
     "weather_classifier",
-)
+    "vitpose",
+    "clothing_classifier",
+    "clothing_segmenter",
+    "action_recognizer",
+    "vehicle_damage",
+    "license_plate_detector",
+    "open_vocab_detector",
+)  # plate_ocr runs on the real weights that ship in its package
 
 
 @pytest.fixture(scope="session")
