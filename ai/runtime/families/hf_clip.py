@@ -84,17 +84,7 @@ class ClipAdapter(TransformersAdapter):
         """A tiny random CLIP (64-d embeddings) with the real CLIP BPE tokenizer."""
         tf = import_transformers()
         tokenizer = clip_tokenizer()
-        text = tf.CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
+        text = tf.CLIPTextConfig(**tiny_text_tower(tokenizer))
         vision = tf.CLIPVisionConfig(
             hidden_size=32,
             intermediate_size=64,
@@ -131,6 +121,21 @@ def _bpe_table() -> tuple[dict[str, int], list[tuple[str, str]]]:
     tokens = symbols + [s + "</w>" for s in symbols] + ["".join(pair) for pair in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]
     return {token: i for i, token in enumerate(tokens)}, merges  # type: ignore[return-value]
+
+
+def tiny_text_tower(tokenizer: Any) -> dict[str, Any]:
+    """A demo CLIP-style text tower's configuration over the real CLIP tokenizer."""
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 77,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
 
 
 def clip_tokenizer() -> Any:

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import FamilyOptions, register_family
 from ai.runtime.families.hf_base import TransformersAdapter, import_transformers
-from ai.runtime.families.hf_clip import clip_tokenizer
+from ai.runtime.families.hf_clip import clip_tokenizer, tiny_text_tower
 from ai.runtime.families.tasks import Classification, FramesInput, Task
 
 DEFAULT_ACTIONS: tuple[str, ...] = (
@@ -144,17 +144,7 @@ class XClipAdapter(TransformersAdapter):
         and the VideoMAE image processor microsoft/xclip-base-patch32 ships with."""
         tf = import_transformers()
         tokenizer = clip_tokenizer()
-        text = tf.XCLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
+        text = tf.XCLIPTextConfig(**tiny_text_tower(tokenizer))
         vision = tf.XCLIPVisionConfig(
             hidden_size=32,
             intermediate_size=64,

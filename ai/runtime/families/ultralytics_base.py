@@ -296,12 +296,11 @@ def _calibrate_demo_head(model: torch.nn.Module) -> None:
         _calibrate_scores(model, finals)
 
 
-def _calibrate_scores(model: torch.nn.Module, finals: list[torch.nn.Conv2d]) -> None:
-    with torch.no_grad():  # Ultralytics gives each stride its own training prior; measure without it
-        for final in finals:
-            final.bias.zero_()
+def calibration_affine(model: torch.nn.Module, heads: list[torch.nn.Module]) -> tuple[float, float, float]:
+    """(scale, shift, low) mapping the heads' logits on the calibration photo so that the
+    top ~0.2% of anchors score ~0.3 and the best ~0.8: new = scale * (old - shift) + low."""
     logits: list[torch.Tensor] = []
-    hooks = [f.register_forward_hook(lambda _m, _i, out: logits.append(out.detach().flatten())) for f in finals]
+    hooks = [h.register_forward_hook(lambda _m, _i, out: logits.append(out.detach().flatten())) for h in heads]
     with torch.no_grad():
         model(_calibration_image())
     for hook in hooks:
@@ -309,7 +308,14 @@ def _calibrate_scores(model: torch.nn.Module, finals: list[torch.nn.Conv2d]) -> 
     values = torch.cat(logits)
     quantile, best = torch.quantile(values, CALIBRATION_QUANTILE).item(), values.max().item()
     low, high = (math.log(p / (1.0 - p)) for p in CALIBRATION_SCORES)
-    scale = (high - low) / max(best - quantile, 1e-9)
+    return (high - low) / max(best - quantile, 1e-9), quantile, low
+
+
+def _calibrate_scores(model: torch.nn.Module, finals: list[torch.nn.Conv2d]) -> None:
+    with torch.no_grad():  # Ultralytics gives each stride its own training prior; measure without it
+        for final in finals:
+            final.bias.zero_()
+    scale, quantile, low = calibration_affine(model, list(finals))
     with torch.no_grad():
         for final in finals:
             final.weight.mul_(scale)

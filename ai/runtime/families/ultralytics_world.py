@@ -43,12 +43,10 @@ from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import register_family
 from ai.runtime.families.tasks import Task
 from ai.runtime.families.ultralytics_base import (
-    CALIBRATION_QUANTILE,
-    CALIBRATION_SCORES,
     UltralyticsAdapter,
     UltralyticsOptions,
     _calibrate_demo_head,
-    _calibration_image,
+    calibration_affine,
     import_yolo,
 )
 from ai.runtime.offline import prepare_model_libraries
@@ -268,16 +266,7 @@ def _calibrate_text_heads(network: torch.nn.Module) -> None:
     same for every stride, so the top ~0.2% of anchors score ~0.3 and the best ~0.8.
     """
     heads = list(network.model[-1].cv4)
-    logits: list[torch.Tensor] = []
-    hooks = [h.register_forward_hook(lambda _m, _i, out: logits.append(out.detach().flatten())) for h in heads]
-    with torch.no_grad():
-        network(_calibration_image())
-    for hook in hooks:
-        hook.remove()
-    values = torch.cat(logits)
-    quantile, best = torch.quantile(values, CALIBRATION_QUANTILE).item(), values.max().item()
-    low, high = (math.log(p / (1.0 - p)) for p in CALIBRATION_SCORES)
-    scale = (high - low) / max(best - quantile, 1e-9)
+    scale, quantile, low = calibration_affine(network, heads)
     with torch.no_grad():
         for head in heads:  # new logit = scale * (old - quantile) + low
             head.logit_scale.add_(math.log(scale))
