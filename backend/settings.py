@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from ai.runtime.settings import ServiceSettings
+from ai.runtime.settings import CsvList, ServiceSettings
 
 
 class BackendSettings(ServiceSettings):
@@ -60,6 +60,23 @@ class BackendSettings(ServiceSettings):
     # The most confident detections of a frame that are enriched, matched to entities and
     # listed in the risk prompt (every detection is still stored; the rest are counted).
     pipeline_max_detections: int = Field(16, validation_alias="PIPELINE_MAX_DETECTIONS", ge=1, le=64)
+
+    # The model store the management API lists, downloads into and deletes from: the same
+    # folders the model services read (compose mounts them writable here only).
+    ai_models_path: Path = Field(Path("/models"), validation_alias="AI_MODELS_PATH")
+    hf_home: Path | None = Field(None, validation_alias="HF_HOME")
+    model_load_timeout_s: float = Field(300.0, validation_alias="MODEL_LOAD_TIMEOUT_SECONDS", gt=0)
+
+    # POST /api/crawl: Playwright driving Chromium. A crawler fetches what it is told to,
+    # so it reaches only public addresses unless CRAWL_ALLOW_PRIVATE, and only the hosts
+    # of CRAWL_ALLOWED_HOSTS when that is set ("example.com", "*.example.com").
+    crawl_enabled: bool = Field(True, validation_alias="CRAWL_ENABLED")
+    crawl_allowed_hosts: CsvList = Field(default_factory=list, validation_alias="CRAWL_ALLOWED_HOSTS")
+    crawl_allow_private: bool = Field(False, validation_alias="CRAWL_ALLOW_PRIVATE")
+    crawl_chromium_path: Path | None = Field(None, validation_alias="CRAWL_CHROMIUM_PATH")
+    crawl_timeout_s: float = Field(30.0, validation_alias="CRAWL_TIMEOUT_SECONDS", gt=0, le=300)
+    crawl_max_concurrency: int = Field(2, validation_alias="CRAWL_MAX_CONCURRENCY", ge=1, le=16)
+    crawl_max_text_chars: int = Field(200_000, validation_alias="CRAWL_MAX_TEXT_CHARS", ge=1000)
 
     @property
     def database(self) -> str:

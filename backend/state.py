@@ -10,6 +10,7 @@ from fastapi import Request
 from backend.enrichment_client.client import EnrichmentClient
 from backend.enrichment_client.transport import ServiceClient
 from backend.metrics import BackendMetrics
+from backend.model_store.jobs import DownloadJobs
 from backend.pipeline.analyze import FramePipeline
 from backend.settings import BackendSettings
 from backend.storage.events import EventStore
@@ -26,6 +27,7 @@ class BackendState:
     client: EnrichmentClient
     events: EventStore
     pipeline: FramePipeline
+    downloads: DownloadJobs
     started_at: float = field(default_factory=time.monotonic)
     database_error: str | None = None
 

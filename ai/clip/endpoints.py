@@ -4,6 +4,7 @@ text too and run both towers through the same batcher; ``/embed-text`` has no im
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,12 +16,16 @@ from ai.contracts.clip import (
     BATCH_SIMILARITY,
     CLASSIFY,
     EMBED,
+    EMBED_SENTENCES,
     EMBED_TEXT,
+    SENTENCE_MODEL,
     SIMILARITY,
     AnomalyResponse,
     BatchSimilarityResponse,
     ClassifyResponse,
     EmbedResponse,
+    EmbedSentencesRequest,
+    EmbedSentencesResponse,
     EmbedTextRequest,
     EmbedTextResponse,
     SimilarityResponse,
@@ -29,6 +34,7 @@ from ai.contracts.clip import (
 from ai.contracts.endpoints import Endpoint
 from ai.runtime.conventions import ERROR_RESPONSES
 from ai.runtime.declarations import Call, CompositeEndpoint
+from ai.runtime.errors import ServiceError
 from ai.runtime.families.tasks import Task
 from ai.runtime.image_request import parse_body, read_payload
 from ai.runtime.service import ServiceRuntime, get_runtime
@@ -121,8 +127,12 @@ ENDPOINTS = (
 )
 
 
+def _json_body(model: type) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
 def text_router() -> APIRouter:
-    """``POST /embed-text``: JSON only (there is no image to upload)."""
+    """``POST /embed-text`` and ``POST /embed-sentences``: JSON only (no image to upload)."""
     router = APIRouter(tags=["clip"])
 
     @router.post(
@@ -131,12 +141,7 @@ def text_router() -> APIRouter:
         responses=ERROR_RESPONSES,
         summary="Text embeddings",
         description=EMBED_TEXT.summary,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": EmbedTextRequest.model_json_schema()}},
-            }
-        },
+        openapi_extra=_json_body(EmbedTextRequest),
     )
     async def embed_text(request: Request) -> EmbedTextResponse:
         runtime = get_runtime(request)
@@ -151,4 +156,44 @@ def text_router() -> APIRouter:
             inference_time_ms=embedded.ms,
         )
 
+    @router.post(
+        EMBED_SENTENCES.path,
+        response_model=EmbedSentencesResponse,
+        responses=ERROR_RESPONSES,
+        summary="Sentence embeddings",
+        description=EMBED_SENTENCES.summary,
+        openapi_extra=_json_body(EmbedSentencesRequest),
+    )
+    async def embed_sentences(request: Request) -> EmbedSentencesResponse:
+        runtime = get_runtime(request)
+        runtime.require(SENTENCE_MODEL)
+        body = parse_body(EmbedSentencesRequest, (await read_payload(request, max_files=0))[0])
+        results = await runtime.infer(SENTENCE_MODEL, body.texts)
+        vectors = []
+        for result in results:
+            if isinstance(result, ServiceError):
+                raise result
+            vectors.append(_vector(result.output))
+        path = runtime.manager.records[SENTENCE_MODEL].spec.describe().get("path")
+        return EmbedSentencesResponse(
+            embeddings=vectors,
+            dimensions=len(vectors[0]),
+            model=sentence_label(path),
+            inference_time_ms=max(r.ms for r in results),  # type: ignore[union-attr]
+        )
+
     return router
+
+
+def sentence_label(path: object) -> str:
+    """The model's own name from its sentence-transformers README (all-MiniLM-L6-v2),
+    else its folder's name: the package folder is only called ``model``."""
+    if not path:
+        return SENTENCE_MODEL
+    folder = Path(str(path))
+    for line in (
+        (folder / "README.md").read_text(encoding="utf-8").splitlines() if (folder / "README.md").is_file() else []
+    ):
+        if line.startswith("# "):
+            return line[2:].strip()
+    return folder.name

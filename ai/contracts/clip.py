@@ -14,7 +14,9 @@ from ai.contracts.images import ImageRequest
 from ai.contracts.safe_input import RequestModel
 
 MODEL = "clip"
+SENTENCE_MODEL = "text_embedder"  # all-MiniLM-L6-v2, hosted beside CLIP
 MAX_TEXTS = 100
+MAX_SENTENCES = 256
 MAX_DIMENSION = 4096
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
@@ -32,6 +34,14 @@ class EmbedTextRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     texts: list[Text] = Field(min_length=1, max_length=MAX_TEXTS, description=f"1 to {MAX_TEXTS} texts")
+
+
+class EmbedSentencesRequest(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[Annotated[str, StringConstraints(min_length=1, max_length=20000)]] = Field(
+        min_length=1, max_length=MAX_SENTENCES, description=f"1 to {MAX_SENTENCES} texts; long ones are truncated"
+    )
 
 
 class ClassifyRequest(ImageRequest):
@@ -92,6 +102,11 @@ class EmbedTextResponse(ClipResponse):
     cached: int = Field(description="How many of the texts came from the text-embedding cache")
 
 
+class EmbedSentencesResponse(ClipResponse):
+    embeddings: list[list[float]] = Field(description="One L2-normalised vector per text, in order")
+    dimensions: int
+
+
 class ClassifyResponse(ClipResponse):
     scores: dict[str, float] = Field(description="Probability per label, in the order sent; they sum to 1")
     top_label: str
@@ -122,6 +137,13 @@ class AnomalyResponse(ClipResponse):
 EMBED = Endpoint("/embed", ImageRequest, EmbedResponse, MODEL, "An L2-normalised image embedding.")
 EMBED_TEXT = Endpoint(
     "/embed-text", EmbedTextRequest, EmbedTextResponse, MODEL, "Text embeddings in the image embeddings' space."
+)
+EMBED_SENTENCES = Endpoint(
+    "/embed-sentences",
+    EmbedSentencesRequest,
+    EmbedSentencesResponse,
+    SENTENCE_MODEL,
+    "Sentence embeddings for semantic search (all-MiniLM-L6-v2, 384-d); a text-only space, not CLIP's.",
 )
 CLASSIFY = Endpoint(
     "/classify", ClassifyRequest, ClassifyResponse, MODEL, "Zero-shot classification over the given labels."

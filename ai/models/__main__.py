@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 
 from ai.contracts.enrichment_catalog import routing_table
 from ai.models.demo import DemoError, write_demo_weights
-from ai.models.pull import PullError, pull
+from ai.models.progress import bar_printer, json_printer
+from ai.models.pull import PULLABLE, PullError, pull
 from ai.runtime.catalog import CatalogEntry, load_catalog
 from ai.runtime.families import get_family
 from ai.runtime.resolve import resolve_weights
@@ -76,19 +78,28 @@ def cmd_pull(args: argparse.Namespace, settings: RuntimeSettings) -> int:
     dest = Path(args.dest) if args.dest else settings.ai_models_path
     status = 0
     for entry in _select(args.names):
-        print(f"pulling {entry.name} from {entry.source} ...", flush=True)
+        progress = {"bar": bar_printer, "json": json_printer}.get(args.progress)
+        if args.progress != "json":
+            print(f"pulling {entry.name} from {entry.source} ...", flush=True)
         try:
-            folder = pull(entry, dest)
+            folder = pull(entry, dest, settings.hf_home, progress() if progress else None)
         except PullError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            status = 1
+            if entry.source_kind not in PULLABLE:
+                continue
             print(
-                "hint: this machine may be offline; pull on a machine with internet and copy "
-                f"{dest / 'model-zoo' / entry.name} here",
+                "hint: this machine may be offline; pull on a machine with internet and copy the model store "
+                f"({dest}, and the Hugging Face cache for hf: sources) here",
                 file=sys.stderr,
             )
-            status = 1
             continue
-        print(f"{entry.name}: weights in {folder}")
+        if args.progress == "bar":
+            print(file=sys.stderr)
+        if args.progress == "json":
+            print(json.dumps({"model": entry.name, "path": str(folder)}), flush=True)
+        else:
+            print(f"{entry.name}: weights in {folder}")
     return status
 
 
@@ -105,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_make_demo)
     fetch = sub.add_parser("pull", help="download real weights into the model store (needs internet)")
     fetch.add_argument("names", nargs="+")
-    fetch.add_argument("--dest", help="models root (default: AI_MODELS_PATH)")
+    fetch.add_argument("--dest", help="models root (default: AI_MODELS_PATH); hf: sources go to HF_HOME/hub")
+    fetch.add_argument(
+        "--progress", choices=("bar", "json", "none"), default="bar", help="bar on stderr, or JSON lines on stdout"
+    )
     fetch.set_defaults(func=cmd_pull)
     return parser
 

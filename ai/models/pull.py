@@ -1,53 +1,91 @@
-"""Fetch real weights into the model zoo, with progress, and clear errors offline."""
+"""Fetch real weights, with progress, and clear errors offline. Hugging Face repositories
+go into the hub cache (``<HF_HOME>/hub/models--<org>--<name>/``, the hub's own layout);
+Ultralytics and torchreid weights into the model zoo (``model-zoo/<name>/``)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
+from ai.models.progress import OnProgress, watching
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import get_family
-from ai.runtime.resolve import DEMO_MARKER, zoo_folder
+from ai.runtime.store_layout import DEMO_MARKER, PULLABLE, hf_hub_cache, hf_repo_folder, zoo_folder
 
 
 class PullError(Exception):
     pass
 
 
-def pull(entry: CatalogEntry, models_path: Path) -> Path:
-    """Download ``entry``'s default source into ``models_path/model-zoo/<name>/``."""
+def pull(
+    entry: CatalogEntry, models_path: Path, hf_home: Path | None = None, on_progress: OnProgress | None = None
+) -> Path:
+    """Download ``entry``'s default source; returns where the weights now are. Demo weights
+    in the model zoo are removed once real ones are in the hub cache (the zoo comes first)."""
     # The services run offline; an explicit pull is the one place that goes online.
     for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "YOLO_OFFLINE"):
         os.environ.pop(variable, None)
-    folder = zoo_folder(models_path, entry.name)
-    folder.mkdir(parents=True, exist_ok=True)
     kind, ref = entry.source_kind, entry.source_ref
+    if kind not in PULLABLE:
+        raise PullError(f"{entry.name}: source {entry.source} is installed with pip, not pulled: pip install {ref}")
+    folder = zoo_folder(models_path, entry.name)
+    # Demo files would shadow the real ones (an asset already present is not fetched):
+    # they step aside, and come back if the pull fails.
+    aside = folder.with_name(folder.name + ".demo-aside")
+    if kind != "hf" and (folder / DEMO_MARKER).exists():
+        shutil.rmtree(aside, ignore_errors=True)
+        folder.rename(aside)
     try:
         if kind == "hf":
-            _pull_hf(ref, folder)
-        elif kind == "ultralytics":
-            _pull_ultralytics(ref, folder)
-        elif kind == "torchreid":
-            _pull_torchreid(ref, folder)
+            target = _pull_hf(ref, hf_hub_cache(hf_home), on_progress)
         else:
-            raise PullError(f"{entry.name}: source {entry.source} is installed with pip, not pulled: pip install {ref}")
+            folder.mkdir(parents=True, exist_ok=True)
+            with watching([folder], None, on_progress):
+                (_pull_ultralytics if kind == "ultralytics" else _pull_torchreid)(ref, folder)
+            target = folder
         after_pull = getattr(get_family(entry.family), "after_pull", None)
         if after_pull is not None:  # e.g. YOLO-World bakes its vocabulary's text embeddings, online
-            after_pull(folder, entry)
+            after_pull(target, entry)
     except Exception as exc:  # network, auth, missing repo: one line for the operator
-        if not any(folder.iterdir()):
-            folder.rmdir()
+        if kind != "hf":
+            shutil.rmtree(folder, ignore_errors=True)
+        if aside.exists():
+            aside.rename(folder)
         if isinstance(exc, PullError):
-            raise
+            raise PullError(f"{entry.name}: {exc}") from exc
         raise PullError(f"{entry.name}: could not fetch {entry.source}: {_one_line(exc)}") from exc
-    (folder / DEMO_MARKER).unlink(missing_ok=True)
-    return folder
+    shutil.rmtree(aside, ignore_errors=True)
+    if kind == "hf" and (folder / DEMO_MARKER).exists():
+        shutil.rmtree(folder)  # the zoo is looked in first: its demo copy would shadow the real weights
+    return target
 
 
-def _pull_hf(repo_id: str, folder: Path) -> None:
-    from huggingface_hub import snapshot_download
+def _pull_hf(repo_id: str, hub_cache: Path, on_progress: OnProgress | None) -> Path:
+    try:
+        from huggingface_hub import HfApi, snapshot_download
+    except ImportError as exc:
+        raise PullError("huggingface_hub is not installed: pip install '.[models]'") from exc
 
-    snapshot_download(repo_id, local_dir=folder)  # shows a progress bar per file
+    from huggingface_hub import constants
+
+    try:
+        info = HfApi().model_info(repo_id, files_metadata=True)  # fails fast, with the reason, offline
+    except Exception as exc:
+        if _is_connection_error(exc):
+            raise PullError(
+                f"cannot reach the Hugging Face hub at {constants.ENDPOINT} for {repo_id}: {_one_line(exc)}"
+            ) from exc
+        raise
+    total = sum(s.size or 0 for s in info.siblings or []) or None
+    if on_progress is not None:  # one bar for the whole repository, ours, instead of the hub's per file
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    # Blobs hold the content (partial downloads too); snapshots only link to them.
+    with watching([hf_repo_folder(hub_cache, repo_id) / "blobs"], total, on_progress):
+        snapshot = snapshot_download(repo_id, cache_dir=hub_cache, revision=info.sha)
+    return Path(snapshot)
 
 
 def _pull_ultralytics(asset: str, folder: Path) -> None:
@@ -72,9 +110,19 @@ def _pull_torchreid(model_name: str, folder: Path) -> None:
     if url is None:
         raise PullError(f"torchreid has no pretrained weights for {model_name}")
     target = folder / f"{model_name}_imagenet.pth"
-    result = gdown.download(url, str(target), quiet=False)
+    result = gdown.download(url, str(target), quiet=True)
     if not result or not target.exists():
         raise PullError(f"download of {url} failed")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """A failure to reach the host at all (DNS, refused, timeout), through any wrapper."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError | TimeoutError) or type(seen).__name__ in {"ConnectError", "ConnectTimeout"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _one_line(exc: BaseException) -> str:

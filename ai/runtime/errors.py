@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     MODEL_NOT_FOUND = "MODEL_NOT_FOUND"
     MODEL_NOT_HOSTED = "MODEL_NOT_HOSTED"
     MODEL_DISABLED = "MODEL_DISABLED"
+    MODEL_IN_USE = "MODEL_IN_USE"
     RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
     INFERENCE_FAILED = "INFERENCE_FAILED"
     INTERNAL = "INTERNAL"
@@ -30,6 +31,7 @@ class ErrorCode(StrEnum):
     MODEL_LOAD_FAILED = "MODEL_LOAD_FAILED"
     RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    FETCH_FAILED = "FETCH_FAILED"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -43,6 +45,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MODEL_NOT_FOUND: 404,
     ErrorCode.MODEL_NOT_HOSTED: 409,
     ErrorCode.MODEL_DISABLED: 409,
+    ErrorCode.MODEL_IN_USE: 409,
     ErrorCode.RATE_LIMIT_EXCEEDED: 429,
     ErrorCode.INFERENCE_FAILED: 500,
     ErrorCode.INTERNAL: 500,
@@ -50,6 +53,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MODEL_LOAD_FAILED: 503,
     ErrorCode.RESOURCE_EXHAUSTED: 503,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.FETCH_FAILED: 502,
 }
 
 # Codes for HTTP statuses that Starlette raises on its own (unknown route, wrong method).

@@ -3,9 +3,6 @@ installed Python package that ships them."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
-import importlib.util
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +11,9 @@ from pathlib import Path
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.families import ModelAdapter, get_family
 from ai.runtime.model_env import path_variable_set
+from ai.runtime.store_layout import DEMO_MARKER, hf_hub_cache, is_demo, package_folder, zoo_folder
 
-DEMO_MARKER = "DEMO_WEIGHTS.json"
+__all__ = ["DEMO_MARKER", "Resolution", "is_demo", "mark_demo", "package_folder", "resolve_weights", "zoo_folder"]
 
 
 @dataclass(frozen=True)
@@ -30,15 +28,6 @@ class Resolution:
     @property
     def available(self) -> bool:
         return self.path is not None
-
-
-def zoo_folder(models_path: Path, name: str) -> Path:
-    return models_path / "model-zoo" / name
-
-
-def is_demo(path: Path) -> bool:
-    folder = path if path.is_dir() else path.parent
-    return any((p / DEMO_MARKER).exists() for p in (folder, *list(folder.parents)[:2]))
 
 
 def mark_demo(folder: Path, entry: CatalogEntry) -> None:
@@ -64,7 +53,7 @@ def _hf_snapshot(repo_id: str, hf_home: Path | None) -> Path | None:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    cache_dir = (hf_home / "hub") if hf_home else None
+    cache_dir = hf_hub_cache(hf_home)
     try:
         return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
@@ -128,22 +117,6 @@ def _from_package(entry: CatalogEntry, family: type[ModelAdapter], zoo: Path) ->
             None, "missing", False, f"the installed {distribution} at {package} holds no {entry.family} weights"
         )
     return Resolution(found, "package", False)
-
-
-def package_folder(distribution: str) -> Path | None:
-    """The folder of ``distribution``'s importable package, found without importing it: the
-    distribution name with '-' as '_', else the names in its ``top_level.txt``."""
-    names = [distribution.replace("-", "_")]
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        names += (importlib.metadata.distribution(distribution).read_text("top_level.txt") or "").split()
-    for name in names:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            continue
-        if spec is not None and spec.submodule_search_locations:
-            return Path(next(iter(spec.submodule_search_locations)))
-    return None
 
 
 def _find(family: type[ModelAdapter], path: Path) -> Path | None:

@@ -12,27 +12,16 @@ from fastapi import APIRouter, Depends, Query
 from ai.contracts.model_zoo import LatencyHistory, ZooModel, ZooModels, ZooStatus
 from ai.runtime.conventions import ERROR_RESPONSES
 from ai.runtime.errors import ErrorCode, ServiceError
-from backend.enrichment_client.transport import bearer_headers
-from backend.model_zoo.aggregate import fetch_statuses, zoo_models, zoo_status
-from backend.model_zoo.placement import Placement, enrichment_placements, service_placements
+from backend.model_zoo.aggregate import zoo_status
+from backend.model_zoo.fleet import fleet_status, placements
 from backend.state import BackendState, get_state
 from backend.storage.history import bucketize, window_start
 
 router = APIRouter(prefix="/api/system", tags=["model zoo"])
 
 
-def _placements(state: BackendState) -> list[Placement]:
-    return enrichment_placements(state.client.router) + service_placements(state.settings.model_service_urls)
-
-
 async def _zoo(state: BackendState) -> ZooModels:
-    """One /models/status per service, in parallel, each with that service's own key."""
-    client, settings = state.client, state.settings
-    urls = {**client.router.urls, **settings.model_service_urls}
-    headers = {name: service.auth_headers() for name, service in client.services.items()}
-    headers |= {name: bearer_headers(key) for name, key in settings.model_service_api_keys.items()}
-    statuses = await fetch_statuses(client.http, urls, settings.status_timeout_s, headers)
-    return zoo_models(_placements(state), statuses)
+    return (await fleet_status(state)).zoo
 
 
 def _unknown(name: str, known: list[str]) -> ServiceError:
@@ -49,7 +38,7 @@ async def models(state: BackendState = Depends(get_state)) -> ZooModels:
 
 @router.get("/models/{name}", response_model=ZooModel, responses=ERROR_RESPONSES)
 async def model(name: str, state: BackendState = Depends(get_state)) -> ZooModel:
-    known = [p.entry.name for p in _placements(state)]
+    known = [p.entry.name for p in placements(state)]
     if name not in known:
         raise _unknown(name, known)
     return next(m for m in (await _zoo(state)).models if m.name == name)

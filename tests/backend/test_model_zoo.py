@@ -34,7 +34,7 @@ def test_models_list_every_catalog_model_with_live_status(fleet, tmp_path: Path)
         one = backend.get("/api/system/models/person_reid").json()
     models = {m["name"]: m for m in body["models"]}
     assert sum(m["service"] in {"light", "heavy"} for m in models.values()) == 19
-    assert len(models) == 19 + 4, "and the detector's, Florence-2's and CLIP's rows (their services down here)"
+    assert len(models) == 19 + 5, "and the detector's, Florence-2's and the CLIP service's rows (down here)"
     assert body["vram_budget_mb"] == pytest.approx(1.2 * 1024 + 6 * 1024, abs=0.2)
     assert body["vram_available_mb"] == pytest.approx(body["vram_budget_mb"] - body["vram_used_mb"], abs=0.2)
     assert body["loading_strategy"] == "on_demand" and body["max_concurrent_models"] == 5
@@ -71,7 +71,7 @@ def test_compact_status_is_sorted_by_ui_category_with_disabled_last(fleet, tmp_p
     disabled = [i for i in items if not i["enabled"]]
     assert items == enabled + disabled
     assert [UI_ORDER.index(i["category"]) for i in enabled] == sorted(UI_ORDER.index(i["category"]) for i in enabled)
-    assert body["total_models"] == 23 and body["disabled_count"] == len(disabled) == 0
+    assert body["total_models"] == 24 and body["disabled_count"] == len(disabled) == 0
     assert body["loaded_count"] == sum(1 for i in items if i["status"] == "loaded")
     assert {"name", "display_name", "category", "status", "vram_mb", "last_used_at", "enabled"} == set(items[0])
     depth = next(i for i in items if i["name"] == "depth_estimator")

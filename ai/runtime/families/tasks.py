@@ -22,8 +22,9 @@ class Task(StrEnum):
     ``PromptInput`` (hf_florence) and gives the parsed answer; SEGMENT takes an image
     and gives a :class:`SegmentationMap`; CLASSIFY_FRAMES takes a :class:`FramesInput`
     (a short clip) and gives a :class:`Classification`; READ_TEXT takes an image and
-    gives ``list[TextLine]``. DETECT of an instance-segmentation family fills each
-    detection's ``mask_area``."""
+    gives ``list[TextLine]``; EMBED_SENTENCE takes a string and gives an L2-normalised
+    sentence vector (a text-only space, for semantic search). DETECT of an
+    instance-segmentation family fills each detection's ``mask_area``."""
 
     DETECT = "detect"
     POSE = "pose"
@@ -35,6 +36,7 @@ class Task(StrEnum):
     SEGMENT = "segment"
     CLASSIFY_FRAMES = "classify_frames"
     READ_TEXT = "read_text"
+    EMBED_SENTENCE = "embed_sentence"
 
 
 @dataclass(frozen=True)
