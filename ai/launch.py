@@ -264,6 +264,10 @@ def summary(services: list[Service], health: dict[str, dict[str, object]]) -> st
         f"    | curl -s {backend.url}/api/enrich -H 'content-type: application/json' -d @-",
         f"  curl -s {backend.url}/api/system/model-zoo/status",
         f"  curl -s {backend.url}/api/analyze -F file=@{sample} -F camera_id=front-door   # a frame to a risk event",
+        f"  curl -s {backend.url}/api/caption -F file=@{sample}                          # the homelab API",
+        f"  curl -s {backend.url}/api/embed -H 'content-type: application/json' -d '{{\"texts\": [\"a dog\"]}}'",
+        "",
+        f"admin page (models, memory, latency, downloads, events): {backend.url}/admin",
     ]
     return "\n".join(lines)
 

@@ -1,5 +1,7 @@
 # The backend: no models and no model libraries (a test checks that it imports none), so
-# a slim Python base is enough. Target: under 300 MB.
+# a slim Python base is enough. It downloads hub models for the model management API (the
+# hub client only) and crawls with Debian's Chromium (POST /api/crawl): about 300 MB
+# without Chromium (WITH_CHROMIUM=0, crawling then answers 503), about 700 MB with it.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -12,12 +14,18 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY ai ai
 COPY backend backend
 # The base install only: no torch (the models extra is what the model services add).
-RUN pip install ${PIP_FLAGS} -c constraints.txt ".[postgres]"
+RUN pip install ${PIP_FLAGS} -c constraints.txt ".[postgres,hub,crawl]"
 
 FROM ${PYTHON_IMAGE} AS runtime
+ARG WITH_CHROMIUM=1
+# Playwright's own browser download needs a CDN; the distribution's package does not.
+RUN if [ "$WITH_CHROMIUM" = "1" ]; then \
+        apt-get update && apt-get install -y --no-install-recommends chromium && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin fleet
 COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 DATA_DIR=/data PORT=8000
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 DATA_DIR=/data PORT=8000 \
+    AI_MODELS_PATH=/models HF_HOME=/models
 RUN mkdir -p /data && chown 10001 /data
 WORKDIR /app
 USER 10001

@@ -36,6 +36,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     AI_MODELS_PATH=/models \
+    HF_HOME=/models \
     CACHE_DIR=/cache \
     YOLO_CONFIG_DIR=/cache/ultralytics \
     AI_OFFLINE=true

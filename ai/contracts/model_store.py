@@ -19,7 +19,7 @@ class StoredModel(BaseModel):
     id: str = Field(description="The catalog name (what load, unload, download and delete take)")
     display_name: str
     type: str = Field(description="Task type: detection, pose, embedding, ocr, ... (GET /api/models/{type})")
-    service: str = Field(description="Hosting service: light or heavy (enrichment roles), detector, florence, clip, llm")
+    service: str = Field(description="Hosting service: light or heavy (enrichment), detector, florence, clip, llm")
     family: str
     source: str = Field(description="hf:<repo>, ultralytics:<asset>, torchreid:<name> or package:<distribution>")
     license: str

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 from ai.contracts.enrichment_catalog import routing_table
-from ai.models.demo import DemoError, write_demo_weights
 from ai.models.progress import bar_printer, json_printer
-from ai.models.pull import PULLABLE, PullError, pull
+from ai.models.pull import PullError, pull
 from ai.runtime.catalog import CatalogEntry, load_catalog
-from ai.runtime.families import get_family
-from ai.runtime.resolve import resolve_weights
 from ai.runtime.settings import RuntimeSettings
+from ai.runtime.store_layout import PULLABLE
+
+# `pull` of a hub model needs only the hub client (the backend's image runs it with no
+# model stack); `list` and `make-demo` import the families, hence torch, when they run.
 
 
 def _select(names: list[str]) -> list[CatalogEntry]:
@@ -27,6 +28,9 @@ def _select(names: list[str]) -> list[CatalogEntry]:
 
 
 def cmd_list(args: argparse.Namespace, settings: RuntimeSettings) -> int:
+    from ai.runtime.families import get_family
+    from ai.runtime.resolve import resolve_weights
+
     rows = [("NAME", "SERVICE", "ROLE", "FAMILY", "PRIORITY", "VRAM_MB", "WEIGHTS", "WHERE")]
     roles = routing_table()  # where ENRICHMENT_<KEY>_SERVICE puts each enrichment model now
     for entry in _select(args.names):
@@ -57,6 +61,9 @@ def cmd_list(args: argparse.Namespace, settings: RuntimeSettings) -> int:
 
 
 def cmd_make_demo(args: argparse.Namespace, settings: RuntimeSettings) -> int:
+    from ai.models.demo import DemoError, write_demo_weights
+    from ai.runtime.families import get_family
+
     dest = Path(args.dest) if args.dest else settings.ai_models_path
     entries = _select(args.names)
     if not args.names:  # all models whose family this build has

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from ai.models.progress import OnProgress, watching
 from ai.runtime.catalog import CatalogEntry
-from ai.runtime.families import get_family
 from ai.runtime.store_layout import DEMO_MARKER, PULLABLE, hf_hub_cache, hf_repo_folder, zoo_folder
 
 
@@ -44,7 +44,7 @@ def pull(
             with watching([folder], None, on_progress):
                 (_pull_ultralytics if kind == "ultralytics" else _pull_torchreid)(ref, folder)
             target = folder
-        after_pull = getattr(get_family(entry.family), "after_pull", None)
+        after_pull = _after_pull(entry)
         if after_pull is not None:  # e.g. YOLO-World bakes its vocabulary's text embeddings, online
             after_pull(target, entry)
     except Exception as exc:  # network, auth, missing repo: one line for the operator
@@ -59,6 +59,18 @@ def pull(
     if kind == "hf" and (folder / DEMO_MARKER).exists():
         shutil.rmtree(folder)  # the zoo is looked in first: its demo copy would shadow the real weights
     return target
+
+
+def _after_pull(entry: CatalogEntry) -> Callable[[Path, CatalogEntry], None] | None:
+    """The family's online step after a download, if it has one. Hub checkpoints of the
+    transformers families have none, and are pulled where no model stack is installed."""
+    try:
+        from ai.runtime.families import get_family
+    except ImportError:
+        if entry.source_kind == "hf":
+            return None
+        raise
+    return getattr(get_family(entry.family), "after_pull", None)
 
 
 def _pull_hf(repo_id: str, hub_cache: Path, on_progress: OnProgress | None) -> Path:

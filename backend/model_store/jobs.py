@@ -163,9 +163,10 @@ class DownloadJobs:
 def _reason(stderr: str, code: int) -> str:
     """The pull's own ``error:`` and ``hint:`` lines, else the end of what it wrote."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    said = [line.split(":", 1)[1].strip() for line in lines if line.startswith(("error:", "hint:"))]
+    said = [line.split(":", 1)[1].strip() for line in lines if line.startswith("error:")]
+    said += [line for line in lines if line.startswith("hint:")]
     if said:
-        return " ".join(said)
+        return "; ".join(said)
     tail = " | ".join(lines[-3:])
     return f"the pull exited with code {code}: {tail}" if tail else f"the pull exited with code {code}"
 

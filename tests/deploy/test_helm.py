@@ -67,6 +67,18 @@ def test_each_service_gets_probes_gpus_its_port_and_the_read_only_model_store() 
         assert "podAntiAffinity" in pod["affinity"]
 
 
+def test_the_backend_mounts_the_model_store_writable_only_when_asked() -> None:
+    def backend_mounts(values: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+        [container] = of_kind(render(values), "Deployment")["backend"]["spec"]["template"]["spec"]["containers"]
+        return {m["mountPath"]: m for m in container["volumeMounts"]}
+
+    assert "/models" not in backend_mounts(None)
+    writable = backend_mounts(
+        {"modelStore": {"existingClaim": "homesec-models", "mountPath": "/models", "backendWritable": True}}
+    )
+    assert not writable["/models"].get("readOnly", False)
+
+
 def test_the_backend_reaches_every_service_by_its_service_name() -> None:
     manifests = render()
     env = of_kind(manifests, "ConfigMap")["fleet-env"]["data"]
