@@ -12,8 +12,9 @@ import httpx
 from fastapi import FastAPI
 
 from ai.runtime.conventions import apply_conventions
-from backend.api import admin, enrich, events, homelab, model_zoo, models, service
+from backend.api import admin, crawl, enrich, events, homelab, model_zoo, models, service
 from backend.clip_client import ClipClient
+from backend.crawl.browser import Crawler
 from backend.detector_client import DetectorClient
 from backend.enrichment_client.client import EnrichmentClient
 from backend.florence_client import FlorenceClient
@@ -72,6 +73,7 @@ def create_backend_app(
         events=event_store,
         pipeline=pipeline,
         downloads=DownloadJobs(settings.ai_models_path, settings.hf_home),
+        crawler=Crawler(settings),
     )
 
     @contextlib.asynccontextmanager
@@ -93,6 +95,7 @@ def create_backend_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
             await state.downloads.close()
+            await state.crawler.close()
             await recorder.stop()
             await client.close()
             for other in (pipeline.detector, pipeline.florence, pipeline.clip, pipeline.risk):
@@ -110,7 +113,7 @@ def create_backend_app(
     )
     app.state.backend = state
     apply_conventions(app, metrics, settings)
-    routers = (service, events, enrich, model_zoo, models, homelab, admin)
+    routers = (service, events, enrich, model_zoo, models, homelab, crawl, admin)
     for module in routers:
         app.include_router(module.router)
     return app

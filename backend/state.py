@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from backend.crawl.browser import Crawler
 from backend.enrichment_client.client import EnrichmentClient
 from backend.enrichment_client.transport import ServiceClient
 from backend.metrics import BackendMetrics
@@ -28,6 +29,7 @@ class BackendState:
     events: EventStore
     pipeline: FramePipeline
     downloads: DownloadJobs
+    crawler: Crawler
     started_at: float = field(default_factory=time.monotonic)
     database_error: str | None = None
 

@@ -1,0 +1,1 @@
+"""The backend's browser crawler (``POST /api/crawl``): Playwright driving headless Chromium."""
