@@ -3,6 +3,7 @@ text too and run both towers through the same batcher; ``/embed-text`` has no im
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from ai.contracts.clip import (
     TextSimilarity,
 )
 from ai.contracts.endpoints import Endpoint
-from ai.runtime.conventions import ERROR_RESPONSES
+from ai.runtime.conventions import ERROR_RESPONSES, json_body
 from ai.runtime.declarations import Call, CompositeEndpoint
 from ai.runtime.errors import ServiceError
 from ai.runtime.families.tasks import Task
@@ -127,10 +128,6 @@ ENDPOINTS = (
 )
 
 
-def _json_body(model: type) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
-
-
 def text_router() -> APIRouter:
     """``POST /embed-text`` and ``POST /embed-sentences``: JSON only (no image to upload)."""
     router = APIRouter(tags=["clip"])
@@ -141,7 +138,7 @@ def text_router() -> APIRouter:
         responses=ERROR_RESPONSES,
         summary="Text embeddings",
         description=EMBED_TEXT.summary,
-        openapi_extra=_json_body(EmbedTextRequest),
+        openapi_extra=json_body(EmbedTextRequest),
     )
     async def embed_text(request: Request) -> EmbedTextResponse:
         runtime = get_runtime(request)
@@ -162,7 +159,7 @@ def text_router() -> APIRouter:
         responses=ERROR_RESPONSES,
         summary="Sentence embeddings",
         description=EMBED_SENTENCES.summary,
-        openapi_extra=_json_body(EmbedSentencesRequest),
+        openapi_extra=json_body(EmbedSentencesRequest),
     )
     async def embed_sentences(request: Request) -> EmbedSentencesResponse:
         runtime = get_runtime(request)
@@ -185,6 +182,7 @@ def text_router() -> APIRouter:
     return router
 
 
+@functools.cache
 def sentence_label(path: object) -> str:
     """The model's own name from its sentence-transformers README (all-MiniLM-L6-v2),
     else its folder's name: the package folder is only called ``model``."""

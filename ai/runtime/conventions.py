@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 from starlette.middleware.cors import CORSMiddleware
 
 from ai.contracts.errors import ErrorEnvelope
@@ -24,6 +25,12 @@ from ai.runtime.settings import ServiceSettings
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503)
 }
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` declaring a JSON request body, for a route that reads its body itself
+    (to refuse hostile JSON before pydantic sees it) and so takes no body parameter."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
 def apply_conventions(app: FastAPI, metrics: RequestMetrics, settings: ServiceSettings) -> SecurityPolicy:

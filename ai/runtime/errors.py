@@ -119,3 +119,11 @@ def exit_on_bad_configuration() -> Iterator[None]:
     except (StartupError, ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one line an operator can read: its first line (libraries append call
+    logs and links below it), whitespace collapsed, cut at ``limit``."""
+    lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+    text = next((line for line in lines if line), "") or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -208,6 +208,8 @@ function renderHealth(health) {
   $("health-database").replaceChildren(badge(health.database, health.database === "ok" ? "ok" : "bad"));
   $("health-uptime").textContent = duration(health.uptime_seconds);
   const security = health.security || {};
+  // Where the backend requires no key (auth off), the page works without one.
+  state.authOff = security.auth === "off";
   const warnings = (security.warnings || []).join("; ");
   $("health-security").textContent =
     `${security.auth || "unknown"}${security.keys !== undefined ? `, ${security.keys} key(s)` : ""}` +
@@ -644,7 +646,7 @@ function refresh() {
 
 async function refreshOnce() {
   await section("health-error", async () => renderHealth(await api("/health")));
-  if (!state.key) {
+  if (!state.key && !state.authOff) {
     showData(false);
     setAuthMessage(NO_KEY);
     return;

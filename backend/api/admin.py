@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse
 
+from ai.runtime.conventions import ERROR_RESPONSES
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.security.keys import Scope
 from ai.runtime.security.policy import requires
@@ -37,7 +38,7 @@ async def admin_page() -> FileResponse:
     return FileResponse(PAGE / "index.html", media_type="text/html", headers=HEADERS)
 
 
-@router.get("/admin/assets/{name}", openapi_extra=PUBLIC, response_class=FileResponse)
+@router.get("/admin/assets/{name}", openapi_extra=PUBLIC, response_class=FileResponse, responses=ERROR_RESPONSES)
 async def admin_asset(name: str) -> FileResponse:
     if name not in ASSETS:
         raise ServiceError(ErrorCode.NOT_FOUND, f"no admin asset {name!r}")

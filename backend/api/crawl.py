@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 
 from ai.contracts.homelab import CrawlRequest, CrawlResponse
-from ai.runtime.conventions import ERROR_RESPONSES
+from ai.runtime.conventions import ERROR_RESPONSES, json_body
 from ai.runtime.image_request import parse_body, read_payload
 from backend.state import BackendState, get_state
 
 router = APIRouter(tags=["homelab"])
-
-CRAWL_BODY: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": CrawlRequest.model_json_schema()}}}
-}
 
 
 @router.post(
     "/api/crawl",
     response_model=CrawlResponse,
     responses={**ERROR_RESPONSES, 502: ERROR_RESPONSES[500]},  # 502: the page could not be fetched
-    openapi_extra=CRAWL_BODY,
+    openapi_extra=json_body(CrawlRequest),
     summary="Crawl one web page in headless Chromium",
 )
 async def crawl(request: Request, state: BackendState = Depends(get_state)) -> CrawlResponse:

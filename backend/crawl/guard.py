@@ -31,6 +31,15 @@ async def check_url(url: str, settings: BackendSettings, cache: HostCache | None
     """The parsed URL when the crawler may fetch it; else a ServiceError: 422 for a scheme
     other than http(s) or no host, 403 for a host or address refused, 502 when the host
     does not resolve."""
+    if any(c == "\\" or ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        # Browsers read a backslash as "/" and drop tabs and newlines, Python does not: the same text
+        # would name one host to this check and another to the fetch.
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            "the URL contains a backslash, a space or a control character; percent-encode them",
+            status=422,
+            details={"field": "url"},
+        )
     try:
         parsed = urlsplit(url)
     except ValueError as exc:  # an unclosed IPv6 bracket
@@ -49,6 +58,10 @@ async def check_url(url: str, settings: BackendSettings, cache: HostCache | None
         raise ServiceError(
             ErrorCode.INVALID_REQUEST, "the URL's port is not a number from 0 to 65535", status=422
         ) from exc
+    if parsed.netloc.count("@") > 1:
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST, "the URL's authority holds more than one '@'", status=422, details={"url": url}
+        )
     host = normalise_host(parsed.hostname or "")
     if not host:
         raise ServiceError(ErrorCode.INVALID_REQUEST, "the URL has no host", status=422, details={"field": "url"})

@@ -12,6 +12,7 @@ import httpx
 from ai.contracts.models import ModelStatus
 from ai.runtime.errors import ErrorCode, ServiceError
 from backend.model_zoo.fleet import service_headers, service_urls
+from backend.relay import relayed
 from backend.state import BackendState
 
 
@@ -38,18 +39,9 @@ def _relayed(response: httpx.Response, service: str, name: str, action: str) -> 
     error: dict[str, Any] = {}
     with contextlib.suppress(ValueError, KeyError, TypeError):
         error = response.json()["error"]
-    try:
-        code = ErrorCode(error.get("code"))
-    except ValueError:
-        code = ErrorCode.INTERNAL
-    message = error.get("message") or f"HTTP {response.status_code}"
-    return ServiceError(
-        code,
-        f"the {service} service refused the {action} of {name}: {message}",
-        status=response.status_code,
-        details={"service": service, "model": name, **(error.get("details") or {})},
-        retry_after=_retry_after(response),
-    )
+    message = f"refused the {action} of {name}: {error.get('message') or f'HTTP {response.status_code}'}"
+    details = {"model": name, **(error.get("details") or {})}
+    return relayed(service, error.get("code"), message, response.status_code, details, _retry_after(response))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

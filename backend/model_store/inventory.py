@@ -4,6 +4,7 @@ an installed package. The rows are joined with what the services report live."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,18 @@ from ai.runtime.store_layout import (
 )
 
 LLM_SERVICE = "llm"
+# What each source's pull imports: a source is downloadable here only when they are installed
+# (the backend's image has the hub client, not the model stack).
+PULL_LIBRARIES = {"hf": ("huggingface_hub",), "ultralytics": ("ultralytics",), "torchreid": ("torchreid", "gdown")}
+
+
+def downloadable(entry: CatalogEntry) -> bool:
+    """The API downloads a catalog source this process can pull, and not the LLM: its hub
+    repository holds one GGUF per quantisation, many GB each (pull the one you want by
+    hand, docs/llm.md)."""
+    if entry.source_kind not in PULLABLE or entry.service == LLM_SERVICE:
+        return False
+    return all(importlib.util.find_spec(name) is not None for name in PULL_LIBRARIES[entry.source_kind])
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ def stored_model(entry: CatalogEntry, service: str, disk: OnDisk, live: ZooModel
         location=disk.location,  # type: ignore[arg-type]
         size_on_disk_bytes=disk.size,
         path=str(disk.path) if internals and disk.path else None,
-        downloadable=entry.source_kind in PULLABLE,
+        downloadable=downloadable(entry),
         deletable=bool(disk.removable),
         state=live.status if live is not None else "external",
         vram_mb=live.vram_mb if live is not None else entry.vram_mb,

@@ -20,6 +20,7 @@ from pathlib import Path
 from ai.contracts.model_store import Job, JobState
 from ai.runtime.catalog import CatalogEntry
 from ai.runtime.context import sees_internals
+from ai.runtime.redact import for_caller
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class DownloadJob:
             bytes_done=self.bytes_done,
             bytes_total=self.bytes_total,
             progress=progress,
-            error=self.error,
+            error=for_caller(self.error),  # the hint names the store's path
             path=self.path if sees_internals() else None,
             created_at=self.created_at,
             started_at=self.started_at,
@@ -124,6 +125,10 @@ class DownloadJobs:
             await _stop(process)
             self._finish(job, "stopped: the backend shut down")
             raise
+        except Exception as exc:  # an unreadable child must not leave the job running for ever
+            await _stop(process)
+            self._finish(job, f"the pull's output could not be read ({type(exc).__name__}: {exc})")
+            return
         self._finish(job, None if code == 0 else _reason(stderr.decode("utf-8", "replace"), code))
 
     async def _progress(self, job: DownloadJob, stdout: asyncio.StreamReader) -> None:
@@ -137,9 +142,10 @@ class DownloadJobs:
                 continue
             if "path" in update:
                 job.path = str(update["path"])
-            else:
-                job.bytes_done = int(update.get("bytes_done") or 0)
-                job.bytes_total = update.get("bytes_total") or job.bytes_total
+            elif isinstance(update.get("bytes_done"), int):
+                job.bytes_done = update["bytes_done"]
+                total = update.get("bytes_total")
+                job.bytes_total = total if isinstance(total, int) and total > 0 else job.bytes_total
 
     def _finish(self, job: DownloadJob, error: str | None) -> None:
         job.state = "failed" if error else "succeeded"

@@ -158,6 +158,26 @@ def test_a_refused_key_shows_a_message_asking_for_an_admin_key(browser: Any, bac
     page.context.close()
 
 
+def test_where_the_backend_requires_no_key_the_page_shows_the_fleet_without_one(browser: Any, tmp_path: Path) -> None:
+    settings = BackendSettings(
+        ENRICHMENT_LIGHT_URL=ABSENT,
+        ENRICHMENT_URL=ABSENT,
+        DETECTOR_URL=ABSENT,
+        FLORENCE_URL=ABSENT,
+        CLIP_URL=ABSENT,
+        LLM_URL=ABSENT,
+        DATA_DIR=str(tmp_path / "data"),
+        AI_MODELS_PATH=str(tmp_path / "models"),
+        HOST="127.0.0.1",
+    )
+    with LiveServer(create_backend_app(settings)) as server:
+        page = new_page(browser)
+        page.goto(f"{server.url}/admin")
+        page.wait_for_selector("tr[data-model='clip']", timeout=WAIT_MS)
+        expect(page.locator("#auth-message")).to_be_hidden()
+        page.context.close()
+
+
 def test_every_service_and_model_of_the_api_is_shown(page: Any, backend: dict[str, str]) -> None:
     listing = api("GET", f"{backend['backend']}/api/models").json()
     services = {s["name"]: s for s in listing["services"]}

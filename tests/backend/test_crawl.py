@@ -255,6 +255,17 @@ async def test_the_guard_takes_http_and_https_urls_with_a_host_only(url: str) ->
     assert refused.value.status == 422
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1\\@example.com/", "http://example.com\t@127.0.0.1/", "http://a@b@example.com/"]
+)
+async def test_urls_a_browser_would_read_as_another_host_are_refused(url: str) -> None:
+    """Python reads the host of ``http://127.0.0.1\\@example.com/`` as example.com, a browser
+    as 127.0.0.1: such a redirect target must not pass the check and then be fetched."""
+    with pytest.raises(ServiceError) as refused:
+        await check_url(url, settings())
+    assert refused.value.status == 422
+
+
 async def test_a_host_that_does_not_resolve_is_a_failed_fetch() -> None:
     with pytest.raises(ServiceError) as failed:
         await check_url("http://no-such-host.invalid/", settings())

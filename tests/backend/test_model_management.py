@@ -136,7 +136,8 @@ def test_an_asset_download_offline_fails_and_keeps_the_demo_weights(fleet: tuple
 
 
 @pytest.mark.parametrize(
-    ("body", "status"), [({"model_id": "text_embedder"}, 400), ({"model_id": "nope"}, 404), ({}, 422)]
+    ("body", "status"),
+    [({"model_id": "text_embedder"}, 400), ({"model_id": "nemotron"}, 400), ({"model_id": "nope"}, 404), ({}, 422)],
 )
 def test_downloads_that_cannot_be_are_refused_up_front(fleet: tuple[str, str], body: dict, status: int) -> None:
     backend, _ = fleet
@@ -192,6 +193,24 @@ def test_load_and_unload_of_an_unreachable_service_say_which(fleet: tuple[str, s
     assert response.status_code == 503
     assert "light" in response.json()["error"]["message"]
     assert call("POST", f"{backend}/api/models/nemotron/unload").status_code == 400  # llama-server holds it
+
+
+def test_a_service_refusing_the_backends_own_key_is_a_502_naming_the_variable(store: Path, tmp_path: Path) -> None:
+    """The operator's key was fine; the backend's key for the CLIP service was not."""
+    with model_server(ClipService, store, API_KEYS=KEYS, AUTH_ENABLED="true") as clip:
+        settings = BackendSettings(
+            **{**OTHER_SERVICES, "CLIP_URL": clip},
+            ENRICHMENT_LIGHT_URL="http://127.0.0.1:9",
+            ENRICHMENT_URL="http://127.0.0.1:9",
+            DATA_DIR=str(tmp_path),
+            AI_MODELS_PATH=str(store),
+            CLIP_API_KEY=READ_KEY,  # a key the service knows, without its admin scope
+        )
+        with LiveServer(create_backend_app(settings)) as backend:
+            response = httpx.post(f"{backend.url}/api/models/clip/unload", timeout=60)
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert "CLIP_API_KEY" in error["message"] and error["details"]["service_status"] == 403
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ def test_every_shipped_row_is_valid_for_its_service() -> None:
     assert {e.service for e in catalog.values()} == {"enrichment", "detector", "florence", "clip", "llm"}
     detector_rows = DetectorService(DetectorSettings()).catalog()  # typed: each row's version checked
     single = {name for name, e in catalog.items() if e.service in {"florence", "clip", "llm"}}
-    assert single == {"florence", "clip", "nemotron"}
+    assert single == {"florence", "clip", "text_embedder", "nemotron"}
     assert set(enrichment_entries()) | set(detector_rows) | single == set(catalog)
 
 
